@@ -1,0 +1,34 @@
+/* mimica-bench.c: benchmarks. Dispatches `mimica-bench COMMAND ...` to the table below. */
+#include <stdio.h>
+#include <string.h>
+
+#include "mimica-bench.h"
+
+static const mim_bench_cmd *const commands[] = {
+    NULL,
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: mimica-bench COMMAND [OPTION...]\n\nCommands:\n");
+    for (size_t i = 0; commands[i]; i++)
+        fprintf(out, "  %-8s %s\n", commands[i]->name, commands[i]->summary);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; commands[i]; i++)
+        if (!strcmp(argv[1], commands[i]->name))
+            return commands[i]->run(argc - 1, argv + 1);
+    fprintf(stderr, "mimica-bench: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
