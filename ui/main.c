@@ -1,0 +1,17 @@
+/* main.c: the `mimica` program. */
+#include <glib/gi18n.h>
+#include <locale.h>
+
+#include "mimica-application.h"
+#include "mimica-config.h"
+
+int main(int argc, char **argv)
+{
+    setlocale(LC_ALL, "");
+    bindtextdomain(GETTEXT_PACKAGE, MIMICA_LOCALEDIR);
+    bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+    textdomain(GETTEXT_PACKAGE);
+
+    g_autoptr(MimicaApplication) app = mimica_application_new();
+    return g_application_run(G_APPLICATION(app), argc, argv);
+}
