@@ -1,4 +1,7 @@
 /* mimica-error.c: the application core's general error domain. */
 #include "mimica-error.h"
 
-G_DEFINE_QUARK(mimica-error-quark, mimica_error)
+GQuark mimica_error_quark(void)
+{
+    return g_quark_from_static_string("mimica-error-quark");
+}

@@ -12,7 +12,7 @@ struct _MimicaApplication {
     AdwApplication parent_instance;
 
     GSettings *settings; /* NULL when the schema is not installed */
-    char      *screenshot_path;
+    char *screenshot_path;
 };
 
 G_DEFINE_FINAL_TYPE(MimicaApplication, mimica_application, ADW_TYPE_APPLICATION)
@@ -26,9 +26,9 @@ GSettings *mimica_application_get_settings(MimicaApplication *self)
 static gboolean take_screenshot(gpointer data)
 {
     MimicaApplication *self = MIMICA_APPLICATION(data);
-    GtkWindow         *window = gtk_application_get_active_window(GTK_APPLICATION(self));
+    GtkWindow *window = gtk_application_get_active_window(GTK_APPLICATION(self));
     g_autoptr(GError) error = NULL;
-    int                status = 0;
+    int status = 0;
 
     if (!window || !gtk_widget_get_mapped(GTK_WIDGET(window))) {
         g_printerr("mimica: no window is mapped\n");
@@ -51,7 +51,7 @@ static gboolean take_screenshot(gpointer data)
 static void mimica_application_activate(GApplication *app)
 {
     MimicaApplication *self = MIMICA_APPLICATION(app);
-    GtkWindow         *window = gtk_application_get_active_window(GTK_APPLICATION(app));
+    GtkWindow *window = gtk_application_get_active_window(GTK_APPLICATION(app));
 
     if (!window)
         window = GTK_WINDOW(mimica_window_new(self));
@@ -79,20 +79,19 @@ static int mimica_application_handle_local_options(GApplication *app, GVariantDi
 static void about_action(GSimpleAction *action, GVariant *param, gpointer data)
 {
     GtkApplication *app = GTK_APPLICATION(data);
-    const char     *developers[] = {"The Mimica developers", NULL};
+    const char *developers[] = {"The Mimica developers", NULL};
 
     adw_show_about_window(gtk_application_get_active_window(app), "application-name", "Mimica",
-                          "application-icon", MIMICA_APP_ID, "version", MIMICA_VERSION,
-                          "comments",
-                          _("Facial action unit review, correction and teaching"),
-                          "developers", developers, "license-type", GTK_LICENSE_GPL_3_0,
-                          "translator-credits", _("translator-credits"), NULL);
+                          "application-icon", MIMICA_APP_ID, "version", MIMICA_VERSION, "comments",
+                          _("Facial action unit review, correction and teaching"), "developers",
+                          developers, "license-type", GTK_LICENSE_GPL_3_0, "translator-credits",
+                          _("translator-credits"), NULL);
 }
 
 static void quit_action(GSimpleAction *action, GVariant *param, gpointer data)
 {
     GtkApplication *app = GTK_APPLICATION(data);
-    GList          *windows = gtk_application_get_windows(app);
+    GList *windows = gtk_application_get_windows(app);
     /* close each window so it can save its state */
     while (windows) {
         GList *next = windows->next;
@@ -126,7 +125,7 @@ static void mimica_application_finalize(GObject *object)
 
 static void mimica_application_class_init(MimicaApplicationClass *klass)
 {
-    GObjectClass      *object_class = G_OBJECT_CLASS(klass);
+    GObjectClass *object_class = G_OBJECT_CLASS(klass);
     GApplicationClass *app_class = G_APPLICATION_CLASS(klass);
 
     object_class->finalize = mimica_application_finalize;

@@ -9,6 +9,6 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE(MimicaApplication, mimica_application, MIMICA, APPLICATION, AdwApplication)
 
 MimicaApplication *mimica_application_new(void);
-GSettings         *mimica_application_get_settings(MimicaApplication *self);
+GSettings *mimica_application_get_settings(MimicaApplication *self);
 
 G_END_DECLS

@@ -10,7 +10,7 @@ struct _MimicaWindow {
     AdwApplicationWindow parent_instance;
 
     AdwStatusPage *status_page;
-    GtkLabel      *engine_label;
+    GtkLabel *engine_label;
 };
 
 G_DEFINE_FINAL_TYPE(MimicaWindow, mimica_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -24,7 +24,7 @@ static GSettings *window_settings(MimicaWindow *self)
 static gboolean mimica_window_close_request(GtkWindow *window)
 {
     MimicaWindow *self = MIMICA_WINDOW(window);
-    GSettings    *settings = window_settings(self);
+    GSettings *settings = window_settings(self);
     if (settings) {
         int w = 0, h = 0;
         gtk_window_get_default_size(window, &w, &h);
@@ -42,7 +42,8 @@ static void mimica_window_class_init(MimicaWindowClass *klass)
 
     window_class->close_request = mimica_window_close_request;
 
-    gtk_widget_class_set_template_from_resource(widget_class, "/org/mimica/Mimica/mimica-window.ui");
+    gtk_widget_class_set_template_from_resource(widget_class,
+                                                "/org/mimica/Mimica/mimica-window.ui");
     gtk_widget_class_bind_template_child(widget_class, MimicaWindow, status_page);
     gtk_widget_class_bind_template_child(widget_class, MimicaWindow, engine_label);
 }
@@ -57,7 +58,7 @@ static void mimica_window_init(MimicaWindow *self)
 MimicaWindow *mimica_window_new(MimicaApplication *application)
 {
     MimicaWindow *self = g_object_new(MIMICA_TYPE_WINDOW, "application", application, NULL);
-    GSettings    *settings = mimica_application_get_settings(application);
+    GSettings *settings = mimica_application_get_settings(application);
     if (settings) {
         gtk_window_set_default_size(GTK_WINDOW(self), g_settings_get_int(settings, "window-width"),
                                     g_settings_get_int(settings, "window-height"));

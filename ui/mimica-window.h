@@ -11,6 +11,6 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE(MimicaWindow, mimica_window, MIMICA, WINDOW, AdwApplicationWindow)
 
 MimicaWindow *mimica_window_new(MimicaApplication *application);
-gboolean      mimica_window_save_screenshot(MimicaWindow *self, const char *path, GError **error);
+gboolean mimica_window_save_screenshot(MimicaWindow *self, const char *path, GError **error);
 
 G_END_DECLS

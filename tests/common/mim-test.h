@@ -111,8 +111,8 @@ static inline void mt_run_one(const char *name, void (*fn)(void))
 static inline int mt_done(void)
 {
     printf("1..%d\n", mt_g.n_run);
-    printf("# %d passed, %d failed, %d skipped\n", mt_g.n_run - mt_g.n_failed_tests - mt_g.n_skipped,
-           mt_g.n_failed_tests, mt_g.n_skipped);
+    printf("# %d passed, %d failed, %d skipped\n",
+           mt_g.n_run - mt_g.n_failed_tests - mt_g.n_skipped, mt_g.n_failed_tests, mt_g.n_skipped);
     fflush(stdout);
     return mt_g.n_failed_tests ? 1 : 0;
 }

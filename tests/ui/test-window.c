@@ -18,8 +18,8 @@ static void test_main_window_appears(void)
     g_autofree char *schemas = g_build_filename(build_dir, "data", NULL);
     g_unlink(png);
 
-    const char *argv[] = {xvfb_run, "-a", "-s", "-screen 0 1280x1024x24", mimica_path,
-                          "--screenshot", png, NULL};
+    const char *argv[] = {xvfb_run,    "-a",           "-s", "-screen 0 1280x1024x24",
+                          mimica_path, "--screenshot", png,  NULL};
     g_auto(GStrv) env = g_get_environ();
     env = g_environ_setenv(env, "GSETTINGS_SCHEMA_DIR", schemas, TRUE);
     env = g_environ_setenv(env, "GSETTINGS_BACKEND", "memory", TRUE);
@@ -29,7 +29,7 @@ static void test_main_window_appears(void)
     env = g_environ_unsetenv(env, "WAYLAND_DISPLAY");
 
     g_autofree char *out = NULL, *err = NULL;
-    int              wait_status = 0;
+    int wait_status = 0;
     g_autoptr(GError) error = NULL;
     gint64 t0 = g_get_monotonic_time();
     gboolean ok = g_spawn_sync(NULL, (char **)argv, env, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
@@ -51,7 +51,7 @@ static void test_main_window_appears(void)
     g_assert_cmpint(h, >=, 400);
 
     /* A drawn window has a header bar, text and an icon: many distinct colours, not a blank. */
-    gsize   stride = (gsize)w * 4;
+    gsize stride = (gsize)w * 4;
     guchar *pixels = g_malloc((gsize)h * stride);
     gdk_texture_download(texture, pixels, stride);
     g_autoptr(GHashTable) colours = g_hash_table_new(g_direct_hash, g_direct_equal);
@@ -71,7 +71,7 @@ static void test_version_option(void)
 {
     const char *argv[] = {mimica_path, "--version", NULL};
     g_autofree char *out = NULL;
-    int              wait_status = 0;
+    int wait_status = 0;
     g_autoptr(GError) error = NULL;
     g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &wait_status,
                  &error);
