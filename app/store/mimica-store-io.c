@@ -1,0 +1,1024 @@
+/* mimica-store-io.c: import and export. Labels CSV in and out, OpenFace FeatureExtraction CSV
+ * in and out, ELAN .eaf out. Files are read whole and parsed with bounds on every field. */
+#include <errno.h>
+#include <gio/gio.h>
+#include <math.h>
+#include <string.h>
+
+#include "mimica-store-private.h"
+
+const int mimica_openface_aus_r[17] = {1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 45};
+const int mimica_openface_aus_c[18] = {1,  2,  4,  5,  6,  7,  9,  10, 12,
+                                       14, 15, 17, 20, 23, 25, 26, 28, 45};
+
+#define N_LANDMARKS 68
+#define MAX_AUS     99
+
+/* Output ------------------------------------------------------------------------------------ */
+
+static gboolean finish_output(FILE *out, const char *what, GError **error)
+{
+    if (fflush(out) == 0 && !ferror(out))
+        return TRUE;
+    int e = errno;
+    g_set_error(error, MIMICA_STORE_ERROR,
+                e == ENOSPC || e == EDQUOT ? MIMICA_STORE_ERROR_FULL : MIMICA_STORE_ERROR_IO,
+                "writing %s: %s", what, g_strerror(e));
+    return FALSE;
+}
+
+/* CSV reading ------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *path;
+    char *data;
+    const char *p, *end;
+    int line; /* line of the record last read (1-based) */
+    int next_line;
+    GPtrArray *fields; /* char*, owned */
+} CsvReader;
+
+static gboolean csv_open(CsvReader *r, const char *path, GError **error)
+{
+    memset(r, 0, sizeof *r);
+    gsize len = 0;
+    GError *local = NULL;
+    if (!g_file_get_contents(path, &r->data, &len, &local)) {
+        g_set_error(error, MIMICA_STORE_ERROR,
+                    local->code == G_FILE_ERROR_NOENT ? MIMICA_STORE_ERROR_NOT_FOUND
+                                                      : MIMICA_STORE_ERROR_IO,
+                    "%s", local->message);
+        g_error_free(local);
+        return FALSE;
+    }
+    r->path = path;
+    r->p = r->data;
+    r->end = r->data + len;
+    r->next_line = 1;
+    r->fields = g_ptr_array_new_with_free_func(g_free);
+    /* A UTF-8 byte order mark is skipped. */
+    if (len >= 3 && memcmp(r->p, "\xef\xbb\xbf", 3) == 0)
+        r->p += 3;
+    return TRUE;
+}
+
+static void csv_close(CsvReader *r)
+{
+    g_free(r->data);
+    if (r->fields)
+        g_ptr_array_unref(r->fields);
+    memset(r, 0, sizeof *r);
+}
+
+/* Reads the next non-empty record into r->fields. Separators are ',' optionally followed by
+ * spaces (OpenFace writes ", "); fields may be quoted with "" as an escaped quote. Returns FALSE
+ * at the end of the file (ERROR unset) or on a malformed record (ERROR set). */
+static gboolean csv_next(CsvReader *r, GError **error)
+{
+    for (;;) {
+        g_ptr_array_set_size(r->fields, 0);
+        if (r->p >= r->end)
+            return FALSE;
+        r->line = r->next_line;
+        GString *field = g_string_new(NULL);
+        gboolean quoted = FALSE, was_quoted = FALSE, record_done = FALSE;
+        while (!record_done) {
+            if (r->p >= r->end) {
+                if (quoted) {
+                    g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
+                                "%s:%d: unterminated quoted field", r->path, r->line);
+                    g_string_free(field, TRUE);
+                    return FALSE;
+                }
+                record_done = TRUE;
+                break;
+            }
+            char c = *r->p++;
+            if (quoted) {
+                if (c == '"') {
+                    if (r->p < r->end && *r->p == '"') {
+                        g_string_append_c(field, '"');
+                        r->p++;
+                    } else {
+                        quoted = FALSE;
+                    }
+                } else {
+                    if (c == '\n')
+                        r->next_line++;
+                    g_string_append_c(field, c);
+                }
+                continue;
+            }
+            if (c == '"' && field->len == 0 && !was_quoted) {
+                quoted = was_quoted = TRUE;
+            } else if (c == ',') {
+                g_ptr_array_add(r->fields, g_string_free(field, FALSE));
+                field = g_string_new(NULL);
+                was_quoted = FALSE;
+                while (r->p < r->end && *r->p == ' ')
+                    r->p++;
+            } else if (c == '\n') {
+                r->next_line++;
+                record_done = TRUE;
+            } else if (c == '\r') {
+                /* CRLF or a lone CR ends the record */
+                if (r->p < r->end && *r->p == '\n')
+                    r->p++;
+                r->next_line++;
+                record_done = TRUE;
+            } else if (was_quoted) {
+                if (c != ' ') {
+                    g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
+                                "%s:%d: text after a closing quote", r->path, r->line);
+                    g_string_free(field, TRUE);
+                    return FALSE;
+                }
+            } else if (c == '\0') {
+                g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
+                            "%s:%d: NUL byte in a text file", r->path, r->line);
+                g_string_free(field, TRUE);
+                return FALSE;
+            } else {
+                g_string_append_c(field, c);
+            }
+        }
+        /* Unquoted fields lose trailing spaces too (", " variants with padding). */
+        if (!was_quoted)
+            while (field->len && field->str[field->len - 1] == ' ')
+                g_string_truncate(field, field->len - 1);
+        g_ptr_array_add(r->fields, g_string_free(field, FALSE));
+        if (r->fields->len == 1 && ((char *)r->fields->pdata[0])[0] == '\0')
+            continue; /* blank line */
+        return TRUE;
+    }
+}
+
+static const char *csv_field(CsvReader *r, guint i)
+{
+    return i < r->fields->len ? r->fields->pdata[i] : "";
+}
+
+static gboolean parse_int(CsvReader *r, const char *column, const char *text, gint64 min,
+                          gint64 max, gint64 *out, GError **error)
+{
+    GError *local = NULL;
+    if (!g_ascii_string_to_signed(text, 10, min, max, out, &local)) {
+        g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE, "%s:%d: %s: %s", r->path,
+                    r->line, column, local->message);
+        g_error_free(local);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* A number, or "nan"/"-nan" (NaN). OpenFace writes "1.0" for integer columns too. */
+static gboolean parse_double(CsvReader *r, const char *column, const char *text, double *out,
+                             GError **error)
+{
+    if (g_ascii_strcasecmp(text, "nan") == 0 || g_ascii_strcasecmp(text, "-nan") == 0) {
+        *out = NAN;
+        return TRUE;
+    }
+    char *end = NULL;
+    errno = 0;
+    double v = g_ascii_strtod(text, &end);
+    if (!*text || *end || errno == ERANGE || !isfinite(v)) {
+        g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
+                    "%s:%d: %s: '%s' is not a finite number", r->path, r->line, column, text);
+        return FALSE;
+    }
+    *out = v;
+    return TRUE;
+}
+
+/* Labels CSV -------------------------------------------------------------------------------- */
+
+static const char *const label_columns[] = {"video", "frame_start", "frame_end", "au",
+                                            "value", "annotator",   "time",      "event"};
+
+static void csv_write_text(FILE *out, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n") && s[0] != ' ') {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+static char *format_time_ms(gint64 ms)
+{
+    g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(ms / 1000);
+    if (!dt)
+        return g_strdup("");
+    g_autofree char *s = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S");
+    return g_strdup_printf("%s.%03dZ", s, (int)(ms % 1000));
+}
+
+static gboolean write_label_row(const MimicaLabel *l, gpointer user_data)
+{
+    FILE *out = user_data;
+    g_autofree char *time = format_time_ms(l->time_ms);
+    fprintf(out, "%lld,%lld,%lld,%d,%s,", (long long)l->video, (long long)l->frame_start,
+            (long long)l->frame_end, l->au, mimica_label_value_to_string(l->value));
+    csv_write_text(out, l->annotator);
+    fprintf(out, ",%s,%lld\n", time, (long long)l->event);
+    return !ferror(out);
+}
+
+gboolean mimica_store_export_labels_csv(MimicaStore *store, FILE *out, GError **error)
+{
+    for (unsigned i = 0; i < G_N_ELEMENTS(label_columns); i++)
+        fprintf(out, "%s%s", i ? "," : "", label_columns[i]);
+    fputc('\n', out);
+    if (!mimica_store_foreach_label(store, 0, NULL, write_label_row, out, error))
+        return FALSE;
+    return finish_output(out, "labels CSV", error);
+}
+
+gint64 mimica_store_import_labels_csv(MimicaStore *store, const char *csv_path, GError **error)
+{
+    CsvReader r;
+    if (!csv_open(&r, csv_path, error))
+        return -1;
+    gint64 n = -1, count = 0;
+    GError *local = NULL;
+    gboolean in_tx = FALSE;
+    if (!csv_next(&r, &local)) {
+        if (!local)
+            g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
+                        "%s: empty file (want the header %s,%s,...)", csv_path, label_columns[0],
+                        label_columns[1]);
+        goto out;
+    }
+    for (unsigned i = 0; i < 7; i++)
+        if (strcmp(csv_field(&r, i), label_columns[i]) != 0) {
+            g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
+                        "%s:%d: column %u is '%s', want '%s' (header "
+                        "video,frame_start,frame_end,au,value,annotator,time,event)",
+                        csv_path, r.line, i + 1, csv_field(&r, i), label_columns[i]);
+            goto out;
+        }
+    guint n_columns = r.fields->len;
+    if (!(in_tx = _mimica_store_begin(store, "importing labels", &local)))
+        goto out;
+    sqlite3_stmt *ins = _mimica_store_stmt(
+        store,
+        "INSERT INTO label_events (kind, video_id, annotator_id, time, au, frame_start,"
+        " frame_end, value) VALUES ('import', ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        &local);
+    if (!ins)
+        goto out;
+    while (csv_next(&r, &local)) {
+        gint64 video, fs, fe, au, time_ms;
+        MimicaLabelValue value;
+        if (r.fields->len != n_columns) {
+            g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
+                        "%s:%d: %u fields, the header has %u", csv_path, r.line, r.fields->len,
+                        n_columns);
+            goto out;
+        }
+        if (!parse_int(&r, "video", csv_field(&r, 0), 1, G_MAXINT64, &video, &local) ||
+            !parse_int(&r, "frame_start", csv_field(&r, 1), 0, G_MAXINT64, &fs, &local) ||
+            !parse_int(&r, "frame_end", csv_field(&r, 2), 0, G_MAXINT64, &fe, &local) ||
+            !parse_int(&r, "au", csv_field(&r, 3), 1, 99, &au, &local))
+            goto out;
+        if (!mimica_label_value_parse(csv_field(&r, 4), &value)) {
+            g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
+                        "%s:%d: value '%s' is not absent, present or A-E", csv_path, r.line,
+                        csv_field(&r, 4));
+            goto out;
+        }
+        const char *annotator = csv_field(&r, 5);
+        const char *time = csv_field(&r, 6);
+        if (*time) {
+            g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
+            g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601(time, utc);
+            if (!dt) {
+                g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
+                            "%s:%d: time '%s' is not ISO 8601", csv_path, r.line, time);
+                goto out;
+            }
+            time_ms = g_date_time_to_unix(dt) * 1000 + g_date_time_get_microsecond(dt) / 1000;
+        } else {
+            time_ms = g_get_real_time() / 1000;
+        }
+        GError *check = NULL;
+        gint64 annotator_id = 0;
+        if (!_mimica_store_check_label(store, video, fs, fe, (int)au, annotator, &check) ||
+            !(annotator_id = _mimica_store_annotator_id(store, annotator, TRUE, &check))) {
+            g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE, "%s:%d: %s", csv_path,
+                        r.line, check->message);
+            g_error_free(check);
+            goto out;
+        }
+        sqlite3_reset(ins);
+        sqlite3_bind_int64(ins, 1, video);
+        sqlite3_bind_int64(ins, 2, annotator_id);
+        sqlite3_bind_int64(ins, 3, time_ms);
+        sqlite3_bind_int64(ins, 4, au);
+        sqlite3_bind_int64(ins, 5, fs);
+        sqlite3_bind_int64(ins, 6, fe);
+        sqlite3_bind_text(ins, 7, mimica_label_value_to_string(value), -1, SQLITE_STATIC);
+        int rc = sqlite3_step(ins);
+        sqlite3_reset(ins);
+        if (rc != SQLITE_DONE) {
+            g_autofree char *ctx = g_strdup_printf("importing %s line %d", csv_path, r.line);
+            _mimica_store_set_error(store, rc, &local, ctx);
+            goto out;
+        }
+        count++;
+    }
+    if (local)
+        goto out;
+    if (_mimica_store_commit(store, "importing labels", &local))
+        n = count;
+out:
+    if (n < 0) {
+        if (in_tx)
+            _mimica_store_rollback(store);
+        g_propagate_error(error, local);
+    }
+    csv_close(&r);
+    return n;
+}
+
+/* Float blobs (little-endian float32) -------------------------------------------------------- */
+
+static void floats_to_le(const float *src, guint32 *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        guint32 u;
+        memcpy(&u, &src[i], 4);
+        dst[i] = GUINT32_TO_LE(u);
+    }
+}
+
+/* Reads N floats from a blob; FALSE if the blob has another size. */
+static gboolean floats_from_blob(const void *blob, int bytes, float *dst, size_t n)
+{
+    if (!blob || bytes != (int)(n * 4))
+        return FALSE;
+    const guint8 *b = blob;
+    for (size_t i = 0; i < n; i++) {
+        guint32 u;
+        memcpy(&u, b + 4 * i, 4);
+        u = GUINT32_FROM_LE(u);
+        memcpy(&dst[i], &u, 4);
+    }
+    return TRUE;
+}
+
+/* "1,2,4" -> {1,2,4}; FALSE on anything else. */
+static gboolean parse_au_list(const char *text, int *aus, int *n_aus)
+{
+    *n_aus = 0;
+    g_auto(GStrv) parts = g_strsplit(text, ",", -1);
+    for (char **p = parts; *p; p++) {
+        gint64 v;
+        if (*n_aus >= MAX_AUS || !g_ascii_string_to_signed(g_strstrip(*p), 10, 1, 99, &v, NULL))
+            return FALSE;
+        aus[(*n_aus)++] = (int)v;
+    }
+    return *n_aus > 0;
+}
+
+/* OpenFace CSV in ---------------------------------------------------------------------------- */
+
+typedef struct {
+    int frame, face_id, timestamp, confidence, success;
+    int x[N_LANDMARKS], y[N_LANDMARKS];
+    gboolean have_landmarks;
+    int n_aus;
+    int aus[MAX_AUS];   /* ascending */
+    int col_r[MAX_AUS]; /* column of AUnn_r, or -1 */
+    int col_c[MAX_AUS]; /* column of AUnn_c, or -1 */
+    gboolean have_r;
+} OpenFaceColumns;
+
+static gboolean openface_header(CsvReader *r, OpenFaceColumns *c, GError **error)
+{
+    c->frame = c->face_id = c->timestamp = c->confidence = c->success = -1;
+    int n_x = 0, n_y = 0;
+    for (int i = 0; i < N_LANDMARKS; i++)
+        c->x[i] = c->y[i] = -1;
+    int au_r[100], au_c[100];
+    for (int i = 0; i < 100; i++)
+        au_r[i] = au_c[i] = -1;
+    for (guint i = 0; i < r->fields->len; i++) {
+        const char *name = csv_field(r, i);
+        int *slot = NULL;
+        gint64 k;
+        if (strcmp(name, "frame") == 0)
+            slot = &c->frame;
+        else if (strcmp(name, "face_id") == 0)
+            slot = &c->face_id;
+        else if (strcmp(name, "timestamp") == 0)
+            slot = &c->timestamp;
+        else if (strcmp(name, "confidence") == 0)
+            slot = &c->confidence;
+        else if (strcmp(name, "success") == 0)
+            slot = &c->success;
+        else if ((name[0] == 'x' || name[0] == 'y') && name[1] == '_' &&
+                 g_ascii_string_to_signed(name + 2, 10, 0, N_LANDMARKS - 1, &k, NULL)) {
+            slot = name[0] == 'x' ? &c->x[k] : &c->y[k];
+            if (*slot < 0)
+                *(name[0] == 'x' ? &n_x : &n_y) += 1;
+        } else if (g_str_has_prefix(name, "AU") && strlen(name) == 6 && name[4] == '_' &&
+                   (name[5] == 'r' || name[5] == 'c')) {
+            char num[3] = {name[2], name[3], 0};
+            if (g_ascii_string_to_signed(num, 10, 1, 99, &k, NULL))
+                slot = name[5] == 'r' ? &au_r[k] : &au_c[k];
+        }
+        if (!slot)
+            continue; /* gaze, pose, 3D landmarks, shape parameters: not stored */
+        if (*slot >= 0) {
+            g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
+                        "%s:%d: column '%s' appears twice", r->path, r->line, name);
+            return FALSE;
+        }
+        *slot = (int)i;
+    }
+    const char *missing = c->frame < 0       ? "frame"
+                          : c->timestamp < 0 ? "timestamp"
+                          : c->success < 0   ? "success"
+                                             : NULL;
+    if (missing) {
+        g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
+                    "%s:%d: no '%s' column: not an OpenFace FeatureExtraction CSV", r->path,
+                    r->line, missing);
+        return FALSE;
+    }
+    if ((n_x || n_y) && (n_x != N_LANDMARKS || n_y != N_LANDMARKS)) {
+        g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
+                    "%s:%d: %d x_ and %d y_ landmark columns, want 68 of each", r->path, r->line,
+                    n_x, n_y);
+        return FALSE;
+    }
+    c->have_landmarks = n_x == N_LANDMARKS;
+    c->n_aus = 0;
+    c->have_r = FALSE;
+    for (int a = 1; a < 100; a++)
+        if (au_r[a] >= 0 || au_c[a] >= 0) {
+            c->aus[c->n_aus] = a;
+            c->col_r[c->n_aus] = au_r[a];
+            c->col_c[c->n_aus] = au_c[a];
+            c->have_r |= au_r[a] >= 0;
+            c->n_aus++;
+        }
+    if (c->n_aus == 0) {
+        g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
+                    "%s:%d: no AU columns (AUnn_r or AUnn_c)", r->path, r->line);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gint64 face_id_for(MimicaStore *store, GHashTable *faces, gint64 video_id, gint64 track,
+                          GError **error)
+{
+    gpointer found = g_hash_table_lookup(faces, GINT_TO_POINTER((int)track));
+    if (found)
+        return GPOINTER_TO_SIZE(found);
+    sqlite3_stmt *st = _mimica_store_stmt(
+        store,
+        "INSERT INTO faces (video_id, track) VALUES (?1, ?2) ON CONFLICT (video_id, track)"
+        " DO UPDATE SET track = excluded.track RETURNING id",
+        error);
+    if (!st)
+        return 0;
+    sqlite3_bind_int64(st, 1, video_id);
+    sqlite3_bind_int64(st, 2, track);
+    int rc = sqlite3_step(st);
+    gint64 id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (!id || rc != SQLITE_DONE) {
+        _mimica_store_set_error(store, rc == SQLITE_DONE ? SQLITE_ERROR : rc, error,
+                                "adding a face");
+        return 0;
+    }
+    g_hash_table_insert(faces, GINT_TO_POINTER((int)track), GSIZE_TO_POINTER((gsize)id));
+    return id;
+}
+
+gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, const char *csv_path,
+                                        gint64 *n_rows, GError **error)
+{
+    CsvReader r;
+    if (n_rows)
+        *n_rows = 0;
+    if (!csv_open(&r, csv_path, error))
+        return 0;
+    OpenFaceColumns *c = g_new0(OpenFaceColumns, 1);
+    GHashTable *faces = g_hash_table_new(g_direct_hash, g_direct_equal);
+    GError *local = NULL;
+    gint64 model_id = 0, count = 0;
+    gboolean in_tx = FALSE;
+    g_autoptr(GString) aus_text = g_string_new(NULL);
+    MimicaVideoFacts facts = {0};
+
+    if (!mimica_store_get_video(store, video_id, &facts, &local))
+        goto fail;
+    if (!csv_next(&r, &local)) {
+        if (!local)
+            g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE, "%s: empty file",
+                        csv_path);
+        goto fail;
+    }
+    if (!openface_header(&r, c, &local))
+        goto fail;
+    guint n_columns = r.fields->len;
+    for (int a = 0; a < c->n_aus; a++)
+        g_string_append_printf(aus_text, "%s%d", a ? "," : "", c->aus[a]);
+
+    if (!(in_tx = _mimica_store_begin(store, "importing OpenFace CSV", &local)))
+        goto fail;
+    sqlite3_stmt *st = _mimica_store_stmt(store,
+                                          "INSERT INTO models (file, name, aus, metrics, created)"
+                                          " VALUES (?1, 'OpenFace import', ?2, '{}', ?3)",
+                                          &local);
+    if (!st)
+        goto fail;
+    sqlite3_bind_text(st, 1, csv_path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, aus_text->str, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, g_get_real_time() / 1000);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        _mimica_store_set_error(store, rc, &local, "importing OpenFace CSV");
+        goto fail;
+    }
+    model_id = sqlite3_last_insert_rowid(store->db);
+
+    sqlite3_stmt *ins = _mimica_store_stmt(
+        store,
+        "INSERT INTO predictions (face_id, model_id, frame, timestamp, confidence, success,"
+        " landmarks, au_prob, au_intensity) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        &local);
+    if (!ins)
+        goto fail;
+    float lm[2 * N_LANDMARKS], prob[MAX_AUS], inten[MAX_AUS];
+    guint32 lm_le[2 * N_LANDMARKS], prob_le[MAX_AUS], inten_le[MAX_AUS];
+    while (csv_next(&r, &local)) {
+        if (r.fields->len != n_columns) {
+            g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
+                        "%s:%d: %u fields, the header has %u", csv_path, r.line, r.fields->len,
+                        n_columns);
+            goto fail;
+        }
+        gint64 frame, track = 0, success;
+        double ts, conf = 1.0, v;
+        if (!parse_int(&r, "frame", csv_field(&r, c->frame), 1, G_MAXINT32, &frame, &local) ||
+            (c->face_id >= 0 &&
+             !parse_int(&r, "face_id", csv_field(&r, c->face_id), 0, G_MAXINT32, &track, &local)) ||
+            !parse_double(&r, "timestamp", csv_field(&r, c->timestamp), &ts, &local) ||
+            (c->confidence >= 0 &&
+             !parse_double(&r, "confidence", csv_field(&r, c->confidence), &conf, &local)) ||
+            !parse_int(&r, "success", csv_field(&r, c->success), 0, 1, &success, &local))
+            goto fail;
+        if (isnan(ts)) {
+            g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
+                        "%s:%d: timestamp is not a number", csv_path, r.line);
+            goto fail;
+        }
+        for (int i = 0; c->have_landmarks && i < N_LANDMARKS; i++) {
+            if (!parse_double(&r, "x", csv_field(&r, c->x[i]), &v, &local))
+                goto fail;
+            lm[i] = (float)v;
+            if (!parse_double(&r, "y", csv_field(&r, c->y[i]), &v, &local))
+                goto fail;
+            lm[N_LANDMARKS + i] = (float)v;
+        }
+        for (int a = 0; a < c->n_aus; a++) {
+            prob[a] = inten[a] = NAN;
+            if (c->col_c[a] >= 0) {
+                if (!parse_double(&r, "AU_c", csv_field(&r, c->col_c[a]), &v, &local))
+                    goto fail;
+                prob[a] = (float)v;
+            }
+            if (c->col_r[a] >= 0) {
+                if (!parse_double(&r, "AU_r", csv_field(&r, c->col_r[a]), &v, &local))
+                    goto fail;
+                inten[a] = (float)v;
+            }
+        }
+        gint64 face = face_id_for(store, faces, video_id, track, &local);
+        if (!face)
+            goto fail;
+        sqlite3_reset(ins);
+        sqlite3_bind_int64(ins, 1, face);
+        sqlite3_bind_int64(ins, 2, model_id);
+        sqlite3_bind_int64(ins, 3, frame - 1); /* OpenFace counts frames from 1, we from 0 */
+        sqlite3_bind_double(ins, 4, ts);
+        sqlite3_bind_double(ins, 5, isnan(conf) ? 0.0 : conf);
+        sqlite3_bind_int64(ins, 6, success);
+        if (c->have_landmarks) {
+            floats_to_le(lm, lm_le, 2 * N_LANDMARKS);
+            sqlite3_bind_blob(ins, 7, lm_le, sizeof lm_le, SQLITE_STATIC);
+        }
+        floats_to_le(prob, prob_le, c->n_aus);
+        sqlite3_bind_blob(ins, 8, prob_le, 4 * c->n_aus, SQLITE_STATIC);
+        if (c->have_r) {
+            floats_to_le(inten, inten_le, c->n_aus);
+            sqlite3_bind_blob(ins, 9, inten_le, 4 * c->n_aus, SQLITE_STATIC);
+        }
+        rc = sqlite3_step(ins);
+        sqlite3_reset(ins);
+        if (rc != SQLITE_DONE) {
+            g_autofree char *ctx = g_strdup_printf("%s line %d (frame %lld, face %lld)", csv_path,
+                                                   r.line, (long long)frame, (long long)track);
+            _mimica_store_set_error(store, rc, &local, ctx);
+            goto fail;
+        }
+        count++;
+    }
+    if (local)
+        goto fail;
+    st = _mimica_store_stmt(store,
+                            "UPDATE faces SET first_frame = (SELECT min(frame) FROM predictions"
+                            " WHERE face_id = faces.id), last_frame = (SELECT max(frame) FROM"
+                            " predictions WHERE face_id = faces.id) WHERE video_id = ?1",
+                            &local);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, video_id);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        _mimica_store_set_error(store, rc, &local, "importing OpenFace CSV");
+        goto fail;
+    }
+    if (!_mimica_store_commit(store, "importing OpenFace CSV", &local))
+        goto fail;
+    if (n_rows)
+        *n_rows = count;
+    goto done;
+fail:
+    if (in_tx)
+        _mimica_store_rollback(store);
+    g_propagate_error(error, local);
+    model_id = 0;
+done:
+    mimica_video_facts_clear(&facts);
+    g_hash_table_destroy(faces);
+    g_free(c);
+    csv_close(&r);
+    return model_id;
+}
+
+/* OpenFace CSV out --------------------------------------------------------------------------- */
+
+static int compare_ints(gconstpointer a, gconstpointer b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, gint64 model_id,
+                                          FILE *out, GError **error)
+{
+    MimicaVideoFacts facts = {0};
+    if (!mimica_store_get_video(store, video_id, &facts, error))
+        return FALSE;
+    mimica_video_facts_clear(&facts);
+
+    sqlite3_stmt *st;
+    int rc;
+    if (model_id == 0) {
+        st = _mimica_store_stmt(store,
+                                "SELECT max(p.model_id) FROM predictions p JOIN faces f ON"
+                                " f.id = p.face_id WHERE f.video_id = ?1",
+                                error);
+        if (!st)
+            return FALSE;
+        sqlite3_bind_int64(st, 1, video_id);
+        rc = sqlite3_step(st);
+        model_id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW) {
+            _mimica_store_set_error(store, rc, error, "exporting OpenFace CSV");
+            return FALSE;
+        }
+        if (!model_id) {
+            g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOT_FOUND,
+                        "%s: video %lld has no predictions", store->path, (long long)video_id);
+            return FALSE;
+        }
+    }
+    st = _mimica_store_stmt(store, "SELECT aus FROM models WHERE id = ?1", error);
+    if (!st)
+        return FALSE;
+    sqlite3_bind_int64(st, 1, model_id);
+    rc = sqlite3_step(st);
+    int aus[MAX_AUS], n_aus = 0;
+    gboolean aus_ok =
+        rc == SQLITE_ROW && parse_au_list((const char *)sqlite3_column_text(st, 0), aus, &n_aus);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) {
+        g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOT_FOUND, "%s: no model %lld",
+                    store->path, (long long)model_id);
+        return FALSE;
+    }
+    if (!aus_ok) {
+        g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_CORRUPT,
+                    "%s: model %lld has no valid AU list", store->path, (long long)model_id);
+        return FALSE;
+    }
+
+    /* One pass over the rows to learn which AUs carry intensities and presence values;
+     * a second one writes them. Both in one read transaction. */
+    sqlite3_stmt *rows = NULL;
+    rc = sqlite3_prepare_v2(
+        store->db,
+        "SELECT p.frame, f.track, p.timestamp, p.confidence, p.success, p.landmarks,"
+        " p.au_prob, p.au_intensity FROM predictions p JOIN faces f ON f.id = p.face_id"
+        " WHERE f.video_id = ?1 AND p.model_id = ?2 ORDER BY p.frame, f.track",
+        -1, &rows, NULL);
+    if (rc != SQLITE_OK) {
+        _mimica_store_set_error(store, rc, error, "exporting OpenFace CSV");
+        return FALSE;
+    }
+    sqlite3_bind_int64(rows, 1, video_id);
+    sqlite3_bind_int64(rows, 2, model_id);
+    if (sqlite3_exec(store->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        _mimica_store_set_error(store, sqlite3_errcode(store->db), error, "exporting");
+        sqlite3_finalize(rows);
+        return FALSE;
+    }
+    gboolean has_r[MAX_AUS] = {0}, has_c[MAX_AUS] = {0}, ok = TRUE;
+    float prob[MAX_AUS], inten[MAX_AUS], lm[2 * N_LANDMARKS];
+    while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
+        if (floats_from_blob(sqlite3_column_blob(rows, 6), sqlite3_column_bytes(rows, 6), prob,
+                             n_aus))
+            for (int a = 0; a < n_aus; a++)
+                has_c[a] |= !isnan(prob[a]);
+        if (floats_from_blob(sqlite3_column_blob(rows, 7), sqlite3_column_bytes(rows, 7), inten,
+                             n_aus))
+            for (int a = 0; a < n_aus; a++)
+                has_r[a] |= !isnan(inten[a]);
+    }
+    if (rc != SQLITE_DONE) {
+        _mimica_store_set_error(store, rc, error, "exporting OpenFace CSV");
+        ok = FALSE;
+        goto out;
+    }
+    /* Columns in ascending AU number, as OpenFace writes them. */
+    int order[MAX_AUS][2];
+    for (int a = 0; a < n_aus; a++) {
+        order[a][0] = aus[a];
+        order[a][1] = a;
+    }
+    qsort(order, n_aus, sizeof order[0], compare_ints);
+
+    fputs("frame, face_id, timestamp, confidence, success", out);
+    for (int i = 0; i < N_LANDMARKS; i++)
+        fprintf(out, ", x_%d", i);
+    for (int i = 0; i < N_LANDMARKS; i++)
+        fprintf(out, ", y_%d", i);
+    for (int k = 0; k < n_aus; k++)
+        if (has_r[order[k][1]])
+            fprintf(out, ", AU%02d_r", order[k][0]);
+    for (int k = 0; k < n_aus; k++)
+        if (has_c[order[k][1]])
+            fprintf(out, ", AU%02d_c", order[k][0]);
+    fputc('\n', out);
+
+    sqlite3_reset(rows);
+    while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
+        fprintf(out, "%lld, %lld, %.3f, %.2f, %d", (long long)sqlite3_column_int64(rows, 0) + 1,
+                (long long)sqlite3_column_int64(rows, 1), sqlite3_column_double(rows, 2),
+                sqlite3_column_double(rows, 3), sqlite3_column_int(rows, 4));
+        if (!floats_from_blob(sqlite3_column_blob(rows, 5), sqlite3_column_bytes(rows, 5), lm,
+                              2 * N_LANDMARKS))
+            memset(lm, 0, sizeof lm); /* OpenFace writes zeros where tracking failed */
+        for (int i = 0; i < 2 * N_LANDMARKS; i++)
+            fprintf(out, ", %.1f", lm[i]);
+        gboolean have_p = floats_from_blob(sqlite3_column_blob(rows, 6),
+                                           sqlite3_column_bytes(rows, 6), prob, n_aus);
+        gboolean have_i = floats_from_blob(sqlite3_column_blob(rows, 7),
+                                           sqlite3_column_bytes(rows, 7), inten, n_aus);
+        for (int k = 0; k < n_aus; k++) {
+            int a = order[k][1];
+            if (!has_r[a])
+                continue;
+            if (have_i && !isnan(inten[a]))
+                fprintf(out, ", %.2f", inten[a]);
+            else
+                fputs(", nan", out);
+        }
+        for (int k = 0; k < n_aus; k++) {
+            int a = order[k][1];
+            if (!has_c[a])
+                continue;
+            /* presence: OpenFace's 0/1 as imported, or our probability thresholded at 0.5 */
+            if (have_p && !isnan(prob[a]))
+                fprintf(out, ", %.2f", prob[a] >= 0.5f ? 1.0 : 0.0);
+            else
+                fputs(", nan", out);
+        }
+        fputc('\n', out);
+    }
+    if (rc != SQLITE_DONE) {
+        _mimica_store_set_error(store, rc, error, "exporting OpenFace CSV");
+        ok = FALSE;
+    }
+out:
+    sqlite3_finalize(rows);
+    sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL);
+    return ok && finish_output(out, "OpenFace CSV", error);
+}
+
+/* ELAN .eaf out ------------------------------------------------------------------------------ */
+
+typedef struct {
+    GArray *labels; /* MimicaLabel, annotator not kept */
+    GPtrArray *annotators;
+} ElanCollect;
+
+static gboolean collect_label(const MimicaLabel *l, gpointer user_data)
+{
+    ElanCollect *c = user_data;
+    MimicaLabel copy = *l;
+    copy.annotator = NULL;
+    g_array_append_val(c->labels, copy);
+    gboolean seen = FALSE;
+    for (guint i = 0; i < c->annotators->len; i++)
+        seen |= strcmp(c->annotators->pdata[i], l->annotator) == 0;
+    if (!seen)
+        g_ptr_array_add(c->annotators, g_strdup(l->annotator));
+    return TRUE;
+}
+
+typedef struct {
+    int au;
+    gint64 start, end; /* frames, end exclusive */
+    MimicaLabelValue value;
+} ElanSegment;
+
+static int compare_gint64(gconstpointer a, gconstpointer b)
+{
+    gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The labels of one AU flattened into non-overlapping segments, the later event winning. */
+static void flatten_au(GArray *labels, int au, GArray *segments)
+{
+    g_autoptr(GArray) cuts = g_array_new(FALSE, FALSE, sizeof(gint64));
+    for (guint i = 0; i < labels->len; i++) {
+        MimicaLabel *l = &g_array_index(labels, MimicaLabel, i);
+        if (l->au != au)
+            continue;
+        gint64 s = l->frame_start, e = l->frame_end + 1;
+        g_array_append_val(cuts, s);
+        g_array_append_val(cuts, e);
+    }
+    g_array_sort(cuts, compare_gint64);
+    for (guint k = 0; k + 1 < cuts->len; k++) {
+        gint64 s = g_array_index(cuts, gint64, k), e = g_array_index(cuts, gint64, k + 1);
+        if (s == e)
+            continue;
+        const MimicaLabel *best = NULL;
+        for (guint i = 0; i < labels->len; i++) {
+            MimicaLabel *l = &g_array_index(labels, MimicaLabel, i);
+            if (l->au == au && l->frame_start <= s && l->frame_end >= s &&
+                (!best || l->event > best->event))
+                best = l;
+        }
+        if (!best)
+            continue;
+        ElanSegment *last =
+            segments->len ? &g_array_index(segments, ElanSegment, segments->len - 1) : NULL;
+        if (last && last->au == au && last->end == s && last->value == best->value) {
+            last->end = e;
+        } else {
+            ElanSegment seg = {au, s, e, best->value};
+            g_array_append_val(segments, seg);
+        }
+    }
+}
+
+static gint64 frame_to_ms(gint64 frame, int num, int den)
+{
+    /* frame / (num/den) seconds, rounded to the nearest millisecond */
+    return (gint64)((frame * 1000 * (gint64)den * 2 + num) / (2 * (gint64)num));
+}
+
+/* Writes the document: LABELS (one annotator's) flattened per AU into tiers. */
+static void elan_write(FILE *out, const MimicaVideoFacts *facts_in, const char *who, GArray *labels)
+{
+    const MimicaVideoFacts facts = *facts_in;
+    g_autoptr(GArray) segments = g_array_new(FALSE, FALSE, sizeof(ElanSegment));
+    g_autoptr(GArray) times = g_array_new(FALSE, FALSE, sizeof(gint64));
+
+    for (int au = 1; au <= 99; au++)
+        flatten_au(labels, au, segments);
+    for (guint i = 0; i < segments->len; i++) {
+        ElanSegment *s = &g_array_index(segments, ElanSegment, i);
+        gint64 t0 = frame_to_ms(s->start, facts.frame_rate_num, facts.frame_rate_den);
+        gint64 t1 = frame_to_ms(s->end, facts.frame_rate_num, facts.frame_rate_den);
+        g_array_append_val(times, t0);
+        g_array_append_val(times, t1);
+    }
+    g_array_sort(times, compare_gint64);
+    /* unique */
+    guint n_times = 0;
+    for (guint i = 0; i < times->len; i++)
+        if (n_times == 0 ||
+            g_array_index(times, gint64, i) != g_array_index(times, gint64, n_times - 1))
+            g_array_index(times, gint64, n_times++) = g_array_index(times, gint64, i);
+    g_array_set_size(times, n_times);
+
+    g_autoptr(GDateTime) now = g_date_time_new_now_local();
+    g_autofree char *date = g_date_time_format(now, "%Y-%m-%dT%H:%M:%S%:z");
+    g_autofree char *abs = g_canonicalize_filename(facts.path, NULL);
+    g_autofree char *uri = g_filename_to_uri(abs, NULL, NULL);
+    g_autofree char *ctype = g_content_type_guess(facts.path, NULL, 0, NULL);
+    g_autofree char *mime = ctype ? g_content_type_get_mime_type(ctype) : NULL;
+    g_autofree char *base = g_path_get_basename(facts.path);
+
+    g_autofree char *head = g_markup_printf_escaped(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<ANNOTATION_DOCUMENT AUTHOR=\"%s\" DATE=\"%s\" FORMAT=\"3.0\" VERSION=\"3.0\""
+        " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
+        " xsi:noNamespaceSchemaLocation=\"http://www.mpi.nl/tools/elan/EAFv3.0.xsd\">\n"
+        "    <HEADER MEDIA_FILE=\"\" TIME_UNITS=\"milliseconds\">\n"
+        "        <MEDIA_DESCRIPTOR MEDIA_URL=\"%s\" MIME_TYPE=\"%s\""
+        " RELATIVE_MEDIA_URL=\"./%s\"/>\n"
+        "        <PROPERTY NAME=\"lastUsedAnnotationId\">%u</PROPERTY>\n"
+        "    </HEADER>\n"
+        "    <TIME_ORDER>\n",
+        who, date, uri ? uri : "", mime ? mime : "video/mp4", base, segments->len);
+    fputs(head, out);
+    for (guint i = 0; i < times->len; i++)
+        fprintf(out, "        <TIME_SLOT TIME_SLOT_ID=\"ts%u\" TIME_VALUE=\"%lld\"/>\n", i + 1,
+                (long long)g_array_index(times, gint64, i));
+    fputs("    </TIME_ORDER>\n", out);
+
+    guint annotation = 0;
+    for (guint i = 0; i < segments->len;) {
+        int au = g_array_index(segments, ElanSegment, i).au;
+        g_autofree char *tier = g_markup_printf_escaped(
+            "    <TIER ANNOTATOR=\"%s\" LINGUISTIC_TYPE_REF=\"AU label\" TIER_ID=\"AU%02d\">\n",
+            who, au);
+        fputs(tier, out);
+        for (; i < segments->len && g_array_index(segments, ElanSegment, i).au == au; i++) {
+            ElanSegment *s = &g_array_index(segments, ElanSegment, i);
+            gint64 t0 = frame_to_ms(s->start, facts.frame_rate_num, facts.frame_rate_den);
+            gint64 t1 = frame_to_ms(s->end, facts.frame_rate_num, facts.frame_rate_den);
+            gint64 *lo = bsearch(&t0, times->data, times->len, sizeof(gint64), compare_gint64);
+            gint64 *hi = bsearch(&t1, times->data, times->len, sizeof(gint64), compare_gint64);
+            g_assert(lo && hi);
+            fprintf(out,
+                    "        <ANNOTATION>\n"
+                    "            <ALIGNABLE_ANNOTATION ANNOTATION_ID=\"a%u\""
+                    " TIME_SLOT_REF1=\"ts%u\" TIME_SLOT_REF2=\"ts%u\">\n"
+                    "                <ANNOTATION_VALUE>%s</ANNOTATION_VALUE>\n"
+                    "            </ALIGNABLE_ANNOTATION>\n"
+                    "        </ANNOTATION>\n",
+                    ++annotation, (guint)(lo - (gint64 *)times->data) + 1,
+                    (guint)(hi - (gint64 *)times->data) + 1,
+                    mimica_label_value_to_string(s->value));
+        }
+        fputs("    </TIER>\n", out);
+    }
+    fputs("    <LINGUISTIC_TYPE GRAPHIC_REFERENCES=\"false\" LINGUISTIC_TYPE_ID=\"AU label\""
+          " TIME_ALIGNABLE=\"true\"/>\n"
+          "</ANNOTATION_DOCUMENT>\n",
+          out);
+}
+
+gboolean mimica_store_export_elan(MimicaStore *store, gint64 video_id, const char *annotator,
+                                  FILE *out, GError **error)
+{
+    MimicaVideoFacts facts = {0};
+    if (!mimica_store_get_video(store, video_id, &facts, error))
+        return FALSE;
+    ElanCollect c = {g_array_new(FALSE, FALSE, sizeof(MimicaLabel)),
+                     g_ptr_array_new_with_free_func(g_free)};
+    gboolean ok = FALSE;
+    if (!mimica_store_foreach_label(store, video_id, annotator, collect_label, &c, error))
+        goto out;
+    if (!annotator && c.annotators->len > 1) {
+        g_ptr_array_add(c.annotators, NULL);
+        g_autofree char *names = g_strjoinv(", ", (char **)c.annotators->pdata);
+        g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_INVALID,
+                    "video %lld has labels by several annotators (%s); choose one",
+                    (long long)video_id, names);
+        goto out;
+    }
+    const char *who = annotator ? annotator : c.annotators->len ? c.annotators->pdata[0] : "";
+    elan_write(out, &facts, who, c.labels);
+    ok = finish_output(out, "ELAN file", error);
+out:
+    g_array_unref(c.labels);
+    g_ptr_array_unref(c.annotators);
+    mimica_video_facts_clear(&facts);
+    return ok;
+}

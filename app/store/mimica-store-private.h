@@ -1,0 +1,34 @@
+/* mimica-store-private.h: what the files of app/store share; not for other modules. */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "mimica-store.h"
+
+struct _MimicaStore {
+    sqlite3 *db;
+    char *path;
+    int busy_timeout_ms;
+    GHashTable *stmts; /* SQL text (static string) -> sqlite3_stmt*, prepared once */
+};
+
+/* Converts an SQLite result code into ERROR with CONTEXT ("adding a label", ...) in front of
+ * SQLite's message. The one place where SQLite codes become MimicaStoreError. */
+void _mimica_store_set_error(MimicaStore *store, int rc, GError **error, const char *context);
+
+/* A prepared statement for SQL (a string literal: its address is the cache key), reset and
+ * with its bindings cleared; NULL with ERROR if it does not compile. */
+sqlite3_stmt *_mimica_store_stmt(MimicaStore *store, const char *sql, GError **error);
+
+/* BEGIN IMMEDIATE (waits up to the busy timeout for the write lock) / COMMIT / ROLLBACK. */
+gboolean _mimica_store_begin(MimicaStore *store, const char *context, GError **error);
+gboolean _mimica_store_commit(MimicaStore *store, const char *context, GError **error);
+void _mimica_store_rollback(MimicaStore *store);
+
+/* Id of the annotator NAME, created if CREATE; 0 if absent (not created) or on error (ERROR
+ * set only then). Call inside a transaction when CREATE. */
+gint64 _mimica_store_annotator_id(MimicaStore *store, const char *name, gboolean create,
+                                  GError **error);
+/* Checks a name, AU, frame range for a new event against the video (ERROR INVALID). */
+gboolean _mimica_store_check_label(MimicaStore *store, gint64 video_id, gint64 frame_start,
+                                   gint64 frame_end, int au, const char *annotator, GError **error);

@@ -1,0 +1,166 @@
+/* mimica-store.h: the project store, one SQLite file per project.
+ *
+ * One MimicaStore is one connection: use it from one thread only (open another store on the
+ * same file in each thread). The file is in WAL mode with foreign keys on and
+ * synchronous=FULL, so a write has reached the disk when the call returns. Every write runs in
+ * its own transaction. Label events are append-only: undo and redo are events themselves. */
+#pragma once
+
+#include <glib.h>
+#include <stdio.h>
+
+G_BEGIN_DECLS
+
+#define MIMICA_STORE_ERROR (mimica_store_error_quark())
+
+typedef enum {
+    MIMICA_STORE_ERROR_FAILED,      /* SQLite failed in an unexpected way */
+    MIMICA_STORE_ERROR_NOT_FOUND,   /* project file, video, model or event does not exist */
+    MIMICA_STORE_ERROR_EXISTS,      /* project file or video already there */
+    MIMICA_STORE_ERROR_NOT_PROJECT, /* not an SQLite database, or not a Mimica project */
+    MIMICA_STORE_ERROR_TOO_NEW,     /* written by a newer Mimica */
+    MIMICA_STORE_ERROR_BUSY,        /* another program holds the write lock past the timeout */
+    MIMICA_STORE_ERROR_FULL,        /* disk (or quota) full */
+    MIMICA_STORE_ERROR_READ_ONLY,   /* no permission to write */
+    MIMICA_STORE_ERROR_CORRUPT,     /* database damaged */
+    MIMICA_STORE_ERROR_IO,          /* operating system I/O error */
+    MIMICA_STORE_ERROR_INVALID,     /* bad argument: frame range, AU, value, ... */
+    MIMICA_STORE_ERROR_PARSE,       /* bad import file; the message names file:line */
+    MIMICA_STORE_ERROR_NOTHING,     /* nothing to undo or redo */
+} MimicaStoreError;
+
+GQuark mimica_store_error_quark(void);
+
+/* The schema this build writes; user_version of every file it has opened for writing. */
+#define MIMICA_STORE_SCHEMA_VERSION 3
+/* PRAGMA application_id of a Mimica project: 'MIMI'. */
+#define MIMICA_STORE_APPLICATION_ID 0x4d494d49
+/* Default wait for another writer's lock, in milliseconds. */
+#define MIMICA_STORE_BUSY_TIMEOUT_MS 5000
+
+typedef struct _MimicaStore MimicaStore;
+
+/* Creates a new project file (fails if FILE exists) at the current schema. */
+MimicaStore *mimica_store_create(const char *path, GError **error);
+/* Opens an existing project and migrates it forward to MIMICA_STORE_SCHEMA_VERSION. */
+MimicaStore *mimica_store_open(const char *path, GError **error);
+/* Opens a database at schema version UPTO (0 .. MIMICA_STORE_SCHEMA_VERSION) without migrating
+ * further: for tests of the migrations. PATH may be ":memory:". Creates the file if absent. */
+MimicaStore *mimica_store_open_at_version(const char *path, int upto, GError **error);
+void mimica_store_free(MimicaStore *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MimicaStore, mimica_store_free)
+
+const char *mimica_store_get_path(MimicaStore *store);
+int mimica_store_get_schema_version(MimicaStore *store);
+void mimica_store_set_busy_timeout(MimicaStore *store, int ms);
+/* Runs PRAGMA integrity_check and foreign_key_check; FALSE with the first problem in ERROR. */
+gboolean mimica_store_check(MimicaStore *store, GError **error);
+/* The connection, for code in app/store and tests; never share it across threads. */
+struct sqlite3 *mimica_store_get_db(MimicaStore *store);
+
+/* Videos ------------------------------------------------------------------------------------ */
+
+typedef struct {
+    char *path;
+    char *content_hash; /* hex digest */
+    gint64 duration_us;
+    int frame_rate_num; /* frame rate = num / den frames per second */
+    int frame_rate_den;
+    gint64 n_frames;
+    int width, height; /* as stored in the file, before rotation */
+    int rotation;      /* 0, 90, 180, 270: clockwise display rotation */
+} MimicaVideoFacts;
+
+void mimica_video_facts_clear(MimicaVideoFacts *facts);
+
+/* Adds a video; returns its id (> 0) or 0 with ERROR (EXISTS if its content hash is there). */
+gint64 mimica_store_add_video(MimicaStore *store, const MimicaVideoFacts *facts, GError **error);
+/* Fills OUT (clear it with mimica_video_facts_clear) or fails with NOT_FOUND. */
+gboolean mimica_store_get_video(MimicaStore *store, gint64 video_id, MimicaVideoFacts *out,
+                                GError **error);
+
+/* Labels ------------------------------------------------------------------------------------ */
+
+typedef enum {
+    MIMICA_LABEL_ABSENT,
+    MIMICA_LABEL_PRESENT,
+    MIMICA_LABEL_A, /* intensities A (trace) .. E (maximum) */
+    MIMICA_LABEL_B,
+    MIMICA_LABEL_C,
+    MIMICA_LABEL_D,
+    MIMICA_LABEL_E,
+} MimicaLabelValue;
+
+/* "absent", "present", "A".."E"; parse returns FALSE for anything else. */
+const char *mimica_label_value_to_string(MimicaLabelValue value);
+gboolean mimica_label_value_parse(const char *text, MimicaLabelValue *out);
+
+typedef struct {
+    gint64 event;
+    gint64 video;
+    gint64 frame_start, frame_end; /* inclusive */
+    int au;
+    MimicaLabelValue value;
+    const char *annotator;
+    gint64 time_ms; /* ms since the Unix epoch, UTC */
+} MimicaLabel;
+
+/* Appends a 'set' event; returns its id once it is on disk, or 0 with ERROR. */
+gint64 mimica_store_label_set(MimicaStore *store, gint64 video_id, gint64 frame_start,
+                              gint64 frame_end, int au, MimicaLabelValue value,
+                              const char *annotator, GError **error);
+/* Undoes the annotator's latest edit still in effect; returns the undo event's id, or 0 with
+ * ERROR (NOTHING when there is nothing to undo). Sets *UNDONE (may be NULL) to the edit's id. */
+gint64 mimica_store_label_undo(MimicaStore *store, const char *annotator, gint64 *undone,
+                               GError **error);
+/* Redoes the annotator's latest undo, unless an edit was made since. Like _undo. */
+gint64 mimica_store_label_redo(MimicaStore *store, const char *annotator, gint64 *redone,
+                               GError **error);
+/* The label of one frame (latest active event wins); FALSE if none, or on error. */
+gboolean mimica_store_label_at(MimicaStore *store, gint64 video_id, int au, gint64 frame,
+                               const char *annotator, MimicaLabelValue *out, GError **error);
+
+typedef gboolean (*MimicaLabelFunc)(const MimicaLabel *label, gpointer user_data);
+/* Calls FUNC for each row of the labels_current view (video 0 = all, annotator NULL = all), in
+ * event order; FUNC returns FALSE to stop. */
+gboolean mimica_store_foreach_label(MimicaStore *store, gint64 video_id, const char *annotator,
+                                    MimicaLabelFunc func, gpointer user_data, GError **error);
+
+/* Counts for `project info` */
+typedef struct {
+    int schema_version;
+    gint64 n_videos, n_annotators, n_events, n_labels, n_models, n_predictions, n_training_runs;
+} MimicaStoreInfo;
+gboolean mimica_store_get_info(MimicaStore *store, MimicaStoreInfo *out, GError **error);
+
+/* Import and export (mimica-store-io.c) ----------------------------------------------------- */
+
+/* Labels CSV, header `video,frame_start,frame_end,au,value,annotator,time,event`; time is ISO
+ * 8601 UTC with milliseconds. Export writes the labels_current view. */
+gboolean mimica_store_export_labels_csv(MimicaStore *store, FILE *out, GError **error);
+/* Appends one 'import' event per row, all in one transaction (all or nothing). Separators may
+ * be "," or ", "; the event column is ignored. Returns the number of rows, -1 on error. */
+gint64 mimica_store_import_labels_csv(MimicaStore *store, const char *csv_path, GError **error);
+
+/* OpenFace 2.x FeatureExtraction CSV (',' or ', ' separated). Creates a model row named
+ * "OpenFace import" for the AU columns found, a face per face_id, and a prediction per row.
+ * Returns the new model's id, 0 on error; *N_ROWS (may be NULL) gets the row count. */
+gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, const char *csv_path,
+                                        gint64 *n_rows, GError **error);
+/* Writes the predictions of VIDEO by MODEL (0 = the newest model with predictions for it) with
+ * OpenFace 2.2's column names and order: frame, face_id, timestamp, confidence, success,
+ * x_0..x_67, y_0..y_67, AU*_r (AUs with intensities), AU*_c; separator ", " as OpenFace. */
+gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, gint64 model_id,
+                                          FILE *out, GError **error);
+
+/* ELAN .eaf (EAF 3.0): one tier per AU with the annotator's current labels, time slots in ms
+ * from the video's frame rate. ANNOTATOR NULL = the only annotator of the video (error if
+ * several). */
+gboolean mimica_store_export_elan(MimicaStore *store, gint64 video_id, const char *annotator,
+                                  FILE *out, GError **error);
+
+/* Writes OpenFace's AU numbers (1, 2, 4, ...) for the _r block (17) and _c block (18). */
+extern const int mimica_openface_aus_r[17];
+extern const int mimica_openface_aus_c[18];
+
+G_END_DECLS
