@@ -10,8 +10,17 @@
 #include "mimica-cli.h"
 #include "mimica-config.h"
 
+extern const MimicaCliCommand mimica_cli_project;
+extern const MimicaCliCommand mimica_cli_label;
+extern const MimicaCliCommand mimica_cli_export;
+extern const MimicaCliCommand mimica_cli_import;
+
 /* Subcommands, in the order --help lists them. Each is defined in its own cmd-*.c. */
 static const MimicaCliCommand *const commands[] = {
+    &mimica_cli_project, /* cmd-project.c */
+    &mimica_cli_label,   /* cmd-label.c */
+    &mimica_cli_export,  /* cmd-export.c */
+    &mimica_cli_import,  /* cmd-import.c */
     NULL,
 };
 

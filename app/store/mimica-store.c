@@ -558,6 +558,26 @@ gboolean mimica_store_get_video(MimicaStore *store, gint64 video_id, MimicaVideo
     return TRUE;
 }
 
+GArray *mimica_store_list_videos(MimicaStore *store, GError **error)
+{
+    sqlite3_stmt *st = _mimica_store_stmt(store, "SELECT id FROM videos ORDER BY id", error);
+    if (!st)
+        return NULL;
+    GArray *ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        gint64 id = sqlite3_column_int64(st, 0);
+        g_array_append_val(ids, id);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        _mimica_store_set_error(store, rc, error, "listing videos");
+        g_array_unref(ids);
+        return NULL;
+    }
+    return ids;
+}
+
 /* Labels ------------------------------------------------------------------------------------ */
 
 static const char *const value_names[] = {"absent", "present", "A", "B", "C", "D", "E"};

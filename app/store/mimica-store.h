@@ -79,6 +79,9 @@ gint64 mimica_store_add_video(MimicaStore *store, const MimicaVideoFacts *facts,
 gboolean mimica_store_get_video(MimicaStore *store, gint64 video_id, MimicaVideoFacts *out,
                                 GError **error);
 
+/* Ids of all videos, ascending (gint64 elements); NULL on error. */
+GArray *mimica_store_list_videos(MimicaStore *store, GError **error);
+
 /* Labels ------------------------------------------------------------------------------------ */
 
 typedef enum {

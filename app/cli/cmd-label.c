@@ -1,0 +1,222 @@
+/* cmd-label.c: `mimica-cli label set|undo|redo|export|import FILE ...`, AU labels. */
+#include <glib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mimica-cli.h"
+#include "store/mimica-store.h"
+
+static const char label_usage[] =
+    "Usage: mimica-cli label set FILE --video ID --frames A[-B] --au N\n"
+    "                            --value absent|present|A|B|C|D|E [--annotator NAME]\n"
+    "       mimica-cli label undo FILE [--annotator NAME]\n"
+    "       mimica-cli label redo FILE [--annotator NAME]\n"
+    "       mimica-cli label export FILE\n"
+    "       mimica-cli label import FILE CSV\n"
+    "\n"
+    "  set     label frames A..B (inclusive, from 0) of a video; prints the new event's id once\n"
+    "          it is safely on disk\n"
+    "  undo    undo the annotator's latest edit still in effect; prints the undo event's id\n"
+    "  redo    redo the annotator's latest undo; prints the redo event's id\n"
+    "  export  current labels as CSV on stdout:\n"
+    "          video,frame_start,frame_end,au,value,annotator,time,event\n"
+    "  import  add the labels of a CSV in that format (all rows or none)\n"
+    "\n"
+    "The annotator defaults to $MIMICA_ANNOTATOR, else the login name.\n"
+    "Environment: MIMICA_BUSY_TIMEOUT_MS  how long to wait for another program's lock "
+    "(default 5000)\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "mimica-cli label: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n\n%s", label_usage);
+    return 2;
+}
+
+static int fail(const char *action, GError *error)
+{
+    fprintf(stderr, "mimica-cli label %s: %s\n", action, error->message);
+    g_error_free(error);
+    return 1;
+}
+
+static MimicaStore *open_project(const char *action, const char *path)
+{
+    GError *error = NULL;
+    MimicaStore *store = mimica_store_open(path, &error);
+    if (!store) {
+        fail(action, error);
+        return NULL;
+    }
+    const char *timeout = g_getenv("MIMICA_BUSY_TIMEOUT_MS");
+    guint64 ms;
+    if (timeout && g_ascii_string_to_unsigned(timeout, 10, 0, 3600000, &ms, NULL))
+        mimica_store_set_busy_timeout(store, (int)ms);
+    return store;
+}
+
+static const char *default_annotator(void)
+{
+    const char *name = g_getenv("MIMICA_ANNOTATOR");
+    return name && *name ? name : g_get_user_name();
+}
+
+typedef struct {
+    const char *video, *frames, *au, *value, *annotator;
+} LabelOptions;
+
+/* Parses `--name VALUE` and `--name=VALUE` from argv[first..]; ALLOWED lists the option names
+ * this action takes. Returns 0, or 2 after printing the usage. */
+static int parse_options(int argc, char **argv, int first, const char *allowed, LabelOptions *o)
+{
+    memset(o, 0, sizeof *o);
+    for (int i = first; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!g_str_has_prefix(arg, "--"))
+            return usage_error("unexpected argument '%s'", arg);
+        const char *eq = strchr(arg, '=');
+        g_autofree char *name = eq ? g_strndup(arg + 2, eq - arg - 2) : g_strdup(arg + 2);
+        const char *value = eq ? eq + 1 : NULL;
+        if (!value) {
+            if (i + 1 >= argc)
+                return usage_error("option '%s' needs a value", arg);
+            value = argv[++i];
+        }
+        g_autofree char *key = g_strdup_printf(" %s ", name);
+        g_autofree char *list = g_strdup_printf(" %s ", allowed);
+        if (!strstr(list, key))
+            return usage_error("unknown option '%s'", arg);
+        const char **slot = strcmp(name, "video") == 0    ? &o->video
+                            : strcmp(name, "frames") == 0 ? &o->frames
+                            : strcmp(name, "au") == 0     ? &o->au
+                            : strcmp(name, "value") == 0  ? &o->value
+                                                          : &o->annotator;
+        if (*slot)
+            return usage_error("option '--%s' given twice", name);
+        *slot = value;
+    }
+    return 0;
+}
+
+static int label_set(int argc, char **argv)
+{
+    LabelOptions o;
+    int rc = parse_options(argc, argv, 3, "video frames au value annotator", &o);
+    if (rc)
+        return rc;
+    if (!o.video || !o.frames || !o.au || !o.value)
+        return usage_error("%s", "`label set` needs --video, --frames, --au and --value");
+    gint64 video, au, start, end;
+    if (!g_ascii_string_to_signed(o.video, 10, 1, G_MAXINT64, &video, NULL))
+        return usage_error("--video '%s' is not a video id (a number from 1)", o.video);
+    if (!g_ascii_string_to_signed(o.au, 10, 1, 99, &au, NULL))
+        return usage_error("--au '%s' is not an AU number (1..99)", o.au);
+    const char *dash = strchr(o.frames, '-');
+    g_autofree char *first = dash ? g_strndup(o.frames, dash - o.frames) : g_strdup(o.frames);
+    if (!g_ascii_string_to_signed(first, 10, 0, G_MAXINT64, &start, NULL) ||
+        (dash && !g_ascii_string_to_signed(dash + 1, 10, 0, G_MAXINT64, &end, NULL)))
+        return usage_error("--frames '%s' is not A or A-B (frame numbers from 0)", o.frames);
+    if (!dash)
+        end = start;
+    if (end < start)
+        return usage_error("--frames '%s' ends before it starts", o.frames);
+    MimicaLabelValue value;
+    if (!mimica_label_value_parse(o.value, &value))
+        return usage_error("--value '%s' is not absent, present, A, B, C, D or E", o.value);
+    const char *annotator = o.annotator ? o.annotator : default_annotator();
+
+    g_autoptr(MimicaStore) store = open_project("set", argv[2]);
+    if (!store)
+        return 1;
+    GError *error = NULL;
+    gint64 id = mimica_store_label_set(store, video, start, end, (int)au, value, annotator, &error);
+    if (!id)
+        return fail("set", error);
+    /* The commit above was synced (synchronous=FULL): the id is printed only now. */
+    printf("%lld\n", (long long)id);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int label_undo_redo(int argc, char **argv, gboolean redo)
+{
+    const char *action = redo ? "redo" : "undo";
+    LabelOptions o;
+    int rc = parse_options(argc, argv, 3, "annotator", &o);
+    if (rc)
+        return rc;
+    g_autoptr(MimicaStore) store = open_project(action, argv[2]);
+    if (!store)
+        return 1;
+    const char *annotator = o.annotator ? o.annotator : default_annotator();
+    GError *error = NULL;
+    gint64 affected = 0;
+    gint64 id = redo ? mimica_store_label_redo(store, annotator, &affected, &error)
+                     : mimica_store_label_undo(store, annotator, &affected, &error);
+    if (!id)
+        return fail(action, error);
+    printf("%lld\n", (long long)id);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int label_export(int argc, char **argv)
+{
+    if (argc != 3)
+        return usage_error("%s", "`label export` takes exactly one FILE");
+    g_autoptr(MimicaStore) store = open_project("export", argv[2]);
+    if (!store)
+        return 1;
+    GError *error = NULL;
+    if (!mimica_store_export_labels_csv(store, stdout, &error))
+        return fail("export", error);
+    return 0;
+}
+
+static int label_import(int argc, char **argv)
+{
+    if (argc != 4)
+        return usage_error("%s", "`label import` takes FILE and CSV");
+    if (!g_file_test(argv[3], G_FILE_TEST_IS_REGULAR)) {
+        fprintf(stderr, "mimica-cli label import: %s: no such file\n", argv[3]);
+        return 1;
+    }
+    g_autoptr(MimicaStore) store = open_project("import", argv[2]);
+    if (!store)
+        return 1;
+    GError *error = NULL;
+    gint64 n = mimica_store_import_labels_csv(store, argv[3], &error);
+    if (n < 0)
+        return fail("import", error);
+    fprintf(stderr, "mimica-cli label import: %lld labels imported\n", (long long)n);
+    return 0;
+}
+
+static int label_run(int argc, char **argv)
+{
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(label_usage, stdout);
+        return 0;
+    }
+    if (argc < 2)
+        return usage_error("%s", "missing action (set, undo, redo, export, import)");
+    const char *action = argv[1];
+    if (argc < 3 || g_str_has_prefix(argv[2], "--"))
+        return usage_error("%s", "missing project FILE");
+    if (strcmp(action, "set") == 0)
+        return label_set(argc, argv);
+    if (strcmp(action, "undo") == 0)
+        return label_undo_redo(argc, argv, FALSE);
+    if (strcmp(action, "redo") == 0)
+        return label_undo_redo(argc, argv, TRUE);
+    if (strcmp(action, "export") == 0)
+        return label_export(argc, argv);
+    if (strcmp(action, "import") == 0)
+        return label_import(argc, argv);
+    return usage_error("unknown action '%s'", action);
+}
+
+const MimicaCliCommand mimica_cli_label = {
+    .name = "label",
+    .summary = "set, undo, redo, import and export AU labels",
+    .run = label_run,
+};
