@@ -1,0 +1,93 @@
+/* dnnl-core.h: the oneDNN 2.6 CPU backend's private core (no mim.h types here).
+ *
+ * A mim__dnnl owns one oneDNN engine and stream, a cache of primitives keyed by operation and
+ * shape, and grow-only work buffers. Every operation is a free function over raw float pointers
+ * in plain NCHW layout with its shape passed as integers (STYLE.md: foo_forward / foo_backward).
+ * Convolutions run in the blocked layouts that oneDNN chooses (format_tag_any): the user's NCHW
+ * tensors are reordered in and out around each call into the backend's work buffers, so nothing is
+ * allocated after the first call of a shape.
+ *
+ * Each function returns 0 on success, or -1 with a message readable by mim__dnnl_last_error().
+ * Output tensors are overwritten unless the function's `accumulate` argument is non-zero, in which
+ * case the result is added to what is already there (gradient accumulation).
+ */
+#pragma once
+
+#include <stddef.h>
+
+typedef struct mim__dnnl mim__dnnl;
+
+/* n_threads <= 0: OpenMP's default. Returns NULL on failure with the reason in err. */
+mim__dnnl *mim__dnnl_new(int n_threads, char *err, size_t err_size);
+void mim__dnnl_free(mim__dnnl *d);
+const char *mim__dnnl_last_error(const mim__dnnl *d);
+int mim__dnnl_n_threads(const mim__dnnl *d);
+/* Number of primitives created so far (cache misses); a hot loop must leave it unchanged. */
+long mim__dnnl_n_created(const mim__dnnl *d);
+
+/* 2-D convolution. Shapes: x (B,Ci,H,W), w (Co,Ci/groups,KH,KW), b (Co) or NULL,
+ * y (B,Co,Ho,Wo) with Ho = (H + pad_t + pad_b - KH) / stride_h + 1 (likewise Wo). */
+typedef struct {
+    int n_batch, c_in, h_in, w_in;
+    int c_out, h_out, w_out;
+    int k_h, k_w, stride_h, stride_w;
+    int pad_t, pad_l, pad_b, pad_r;
+    int groups;
+} mim__dnnl_conv;
+
+int mim__dnnl_conv2d_forward(mim__dnnl *d, const mim__dnnl_conv *s, const float *x, const float *w,
+                             const float *b, float *y);
+/* dx (B,Ci,H,W) from dy (B,Co,Ho,Wo) and w. */
+int mim__dnnl_conv2d_backward_data(mim__dnnl *d, const mim__dnnl_conv *s, const float *dy,
+                                   const float *w, float *dx, int accumulate);
+/* dw (Co,Ci/groups,KH,KW) and db (Co, may be NULL) from x and dy. */
+int mim__dnnl_conv2d_backward_weights(mim__dnnl *d, const mim__dnnl_conv *s, const float *x,
+                                      const float *dy, float *dw, float *db, int accumulate);
+
+/* Batch normalisation over x (B,C,H,W) (HW = H*W). Training: batch statistics, biased variance
+ * written to mean/var (C); evaluation (training == 0): mean/var are read. gamma/beta (C) may be
+ * NULL (no affine). */
+int mim__dnnl_batchnorm_forward(mim__dnnl *d, int n_batch, int n_ch, int hw, float eps,
+                                int training, const float *x, const float *gamma, const float *beta,
+                                float *mean, float *var, float *y);
+/* Backward of the training-mode (batch statistics) or evaluation-mode forward. dgamma/dbeta may
+ * be NULL when gamma is NULL. dx is written (or accumulated), dgamma/dbeta are accumulated when
+ * accumulate is set. */
+int mim__dnnl_batchnorm_backward(mim__dnnl *d, int n_batch, int n_ch, int hw, float eps,
+                                 int training, const float *x, const float *gamma,
+                                 const float *mean, const float *var, const float *dy, float *dx,
+                                 float *dgamma, float *dbeta, int accumulate);
+
+typedef enum {
+    MIM__DNNL_RELU,
+    MIM__DNNL_TANH,
+    MIM__DNNL_SIGMOID,
+} mim__dnnl_act;
+
+/* y = f(x) over n elements. */
+int mim__dnnl_act_forward(mim__dnnl *d, mim__dnnl_act act, long n, const float *x, float *y);
+/* dx = f'(x) dy, computed from the forward output y (all three are functions of y). */
+int mim__dnnl_act_backward(mim__dnnl *d, mim__dnnl_act act, long n, const float *y, const float *dy,
+                           float *dx, int accumulate);
+
+/* Average pooling x (B,C,H,W) -> y (B,C,Ho,Wo); count_pad: padded cells count in the divisor
+ * (PyTorch's count_include_pad). */
+typedef struct {
+    int n_batch, n_ch, h_in, w_in, h_out, w_out;
+    int k_h, k_w, stride_h, stride_w, pad_t, pad_l, pad_b, pad_r;
+    int count_pad;
+} mim__dnnl_pool;
+
+int mim__dnnl_avgpool_forward(mim__dnnl *d, const mim__dnnl_pool *s, const float *x, float *y);
+int mim__dnnl_avgpool_backward(mim__dnnl *d, const mim__dnnl_pool *s, const float *dy, float *dx,
+                               int accumulate);
+
+/* Softmax over the last axis of a (rows, n) matrix. Backward uses the forward output y. */
+int mim__dnnl_softmax_forward(mim__dnnl *d, long rows, long n, const float *x, float *y);
+int mim__dnnl_softmax_backward(mim__dnnl *d, long rows, long n, const float *y, const float *dy,
+                               float *dx, int accumulate);
+
+/* c (M,N) = alpha * op(a) op(b) + beta * c, row-major; op transposes when trans_* is set.
+ * a is (M,K) or, transposed, (K,M); b is (K,N) or (N,K). */
+int mim__dnnl_gemm(mim__dnnl *d, int trans_a, int trans_b, long m, long n, long k, float alpha,
+                   const float *a, const float *b, float beta, float *c);
