@@ -1,0 +1,623 @@
+/* test-store.c: the project store. Schema and pragmas, migrations from every older schema
+ * version, errors (missing file, not a project, newer schema, locked, disk full), undo and
+ * redo over the append-only label events. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "store/mimica-store.h"
+
+typedef struct {
+    char *dir;
+    char *path;
+} Fixture;
+
+static void fixture_setup(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    f->dir = g_dir_make_tmp("mimica-store-XXXXXX", &error);
+    g_assert_no_error(error);
+    f->path = g_build_filename(f->dir, "project.mimica", NULL);
+}
+
+static void remove_dir(const char *dir)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *p = g_build_filename(dir, name, NULL);
+        g_remove(p);
+    }
+    if (d)
+        g_dir_close(d);
+    g_rmdir(dir);
+}
+
+static void fixture_teardown(Fixture *f, gconstpointer data)
+{
+    remove_dir(f->dir);
+    g_free(f->dir);
+    g_free(f->path);
+}
+
+static gint64 add_video(MimicaStore *store, const char *hash, gint64 n_frames)
+{
+    MimicaVideoFacts facts = {
+        .path = (char *)"/videos/clip.mp4",
+        .content_hash = (char *)hash,
+        .duration_us = n_frames * 40000,
+        .frame_rate_num = 25,
+        .frame_rate_den = 1,
+        .n_frames = n_frames,
+        .width = 640,
+        .height = 480,
+        .rotation = 90,
+    };
+    GError *error = NULL;
+    gint64 id = mimica_store_add_video(store, &facts, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(id, >, 0);
+    return id;
+}
+
+static gint64 sql_int(MimicaStore *store, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    g_assert_cmpint(sqlite3_prepare_v2(mimica_store_get_db(store), sql, -1, &st, NULL), ==,
+                    SQLITE_OK);
+    g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
+    gint64 v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static char *sql_text(MimicaStore *store, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    g_assert_cmpint(sqlite3_prepare_v2(mimica_store_get_db(store), sql, -1, &st, NULL), ==,
+                    SQLITE_OK);
+    g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
+    char *v = g_strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void sql_exec(MimicaStore *store, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(mimica_store_get_db(store), sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        g_error("%s: %s", sql, msg);
+}
+
+/* Schema ------------------------------------------------------------------------------------ */
+
+static void test_create(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store = mimica_store_create(f->path, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(mimica_store_get_schema_version(store), ==, MIMICA_STORE_SCHEMA_VERSION);
+    g_assert_cmpint(sql_int(store, "PRAGMA application_id"), ==, MIMICA_STORE_APPLICATION_ID);
+    g_assert_cmpint(sql_int(store, "PRAGMA foreign_keys"), ==, 1);
+    g_assert_cmpint(sql_int(store, "PRAGMA synchronous"), ==, 2); /* FULL */
+    g_autofree char *mode = sql_text(store, "PRAGMA journal_mode");
+    g_assert_cmpstr(mode, ==, "wal");
+    const char *tables[] = {"videos",      "annotators",     "label_events",
+                            "models",      "training_runs",  "faces",
+                            "predictions", "labels_current", "label_events_active"};
+    for (unsigned i = 0; i < G_N_ELEMENTS(tables); i++) {
+        sqlite3_stmt *st = NULL;
+        sqlite3_prepare_v2(mimica_store_get_db(store),
+                           "SELECT count(*) FROM sqlite_schema WHERE name = ?1", -1, &st, NULL);
+        sqlite3_bind_text(st, 1, tables[i], -1, SQLITE_STATIC);
+        g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
+        g_assert_cmpint(sqlite3_column_int(st, 0), ==, 1);
+        sqlite3_finalize(st);
+    }
+    g_assert_true(mimica_store_check(store, &error));
+    g_assert_no_error(error);
+    g_test_message("schema %d, %d tables/views checked, journal_mode %s",
+                   mimica_store_get_schema_version(store), (int)G_N_ELEMENTS(tables), mode);
+
+    /* A second create must not overwrite. */
+    MimicaStore *again = mimica_store_create(f->path, &error);
+    g_assert_null(again);
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_EXISTS);
+    g_test_message("create over existing: %s", error->message);
+    g_clear_error(&error);
+}
+
+static void test_open_errors(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_assert_null(mimica_store_open(f->path, &error));
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOT_FOUND);
+    g_assert_nonnull(strstr(error->message, "no such file"));
+    g_test_message("missing: %s", error->message);
+    g_clear_error(&error);
+
+    /* Text file */
+    g_assert_true(g_file_set_contents(f->path, "frame,face_id\n1,0\n", -1, NULL));
+    g_assert_null(mimica_store_open(f->path, &error));
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOT_PROJECT);
+    g_test_message("text file: %s", error->message);
+    g_clear_error(&error);
+    g_remove(f->path);
+
+    /* An SQLite database of another program */
+    sqlite3 *db = NULL;
+    g_assert_cmpint(sqlite3_open(f->path, &db), ==, SQLITE_OK);
+    g_assert_cmpint(
+        sqlite3_exec(db, "CREATE TABLE t (x); INSERT INTO t VALUES (1)", NULL, NULL, NULL), ==,
+        SQLITE_OK);
+    sqlite3_close(db);
+    g_assert_null(mimica_store_open(f->path, &error));
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOT_PROJECT);
+    g_assert_nonnull(strstr(error->message, "not a Mimica project"));
+    g_test_message("other database: %s", error->message);
+    g_clear_error(&error);
+    g_remove(f->path);
+
+    /* A project from a newer Mimica */
+    MimicaStore *store = mimica_store_create(f->path, &error);
+    g_assert_no_error(error);
+    sql_exec(store, "PRAGMA user_version = 99");
+    mimica_store_free(store);
+    g_assert_null(mimica_store_open(f->path, &error));
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_TOO_NEW);
+    g_test_message("newer: %s", error->message);
+    g_clear_error(&error);
+
+    /* A folder */
+    g_assert_null(mimica_store_open(f->dir, &error));
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOT_PROJECT);
+    g_clear_error(&error);
+}
+
+/* Fills a database at schema VERSION (1 or 2) with data of that version's shape. */
+static void fill_old(MimicaStore *store, int version)
+{
+    sql_exec(store, "INSERT INTO annotators (id, name, created) VALUES (1, 'ann', 1000),"
+                    " (2, 'bob', 1000)");
+    sql_exec(store, "INSERT INTO videos (id, path, content_hash, duration_us, frame_rate_num,"
+                    " frame_rate_den, n_frames, width, height, rotation, added) VALUES"
+                    " (1, 'a.mp4', 'h1', 4000000, 25, 1, 100, 640, 480, 0, 1000),"
+                    " (2, 'b.mkv', 'h2', 2002000, 30000, 1001, 60, 1920, 1080, 90, 1000)");
+    sql_exec(store, "INSERT INTO models (id, file, name, aus, created)"
+                    " VALUES (1, 'aunet.safetensors', 'base', '1,2,4,6', 1000)");
+    sql_exec(store,
+             "INSERT INTO label_events (id, video_id, annotator_id, time, au, frame_start,"
+             " frame_end, value) VALUES (1, 1, 1, 1700000000000, 12, 0, 9, 'present'),"
+             " (2, 1, 1, 1700000001000, 12, 5, 14, 'absent'), (3, 2, 2, 1700000002000, 4, 10,"
+             " 20, 'C'), (4, 1, 2, 1700000003000, 12, 0, 99, 'A')");
+    if (version >= 2) {
+        sql_exec(store, "INSERT INTO faces (id, video_id, track, first_frame, last_frame)"
+                        " VALUES (1, 1, 0, 0, 1)");
+        sql_exec(store, "INSERT INTO predictions (face_id, model_id, frame, timestamp,"
+                        " confidence, success, au_prob) VALUES (1, 1, 0, 0.0, 0.9, 1,"
+                        " zeroblob(16)), (1, 1, 1, 0.04, 0.95, 1, zeroblob(16))");
+    }
+}
+
+static void test_migrations(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    /* The schema made by create (0 -> latest), for comparison. */
+    g_autofree char *fresh_path = g_build_filename(f->dir, "fresh.mimica", NULL);
+    MimicaStore *fresh = mimica_store_create(fresh_path, &error);
+    g_assert_no_error(error);
+    g_autofree char *fresh_schema =
+        sql_text(fresh, "SELECT group_concat(type || ' ' || name || ': ' || sql, char(10)) FROM"
+                        " (SELECT * FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY name)");
+    mimica_store_free(fresh);
+
+    for (int from = 1; from < MIMICA_STORE_SCHEMA_VERSION; from++) {
+        g_autofree char *path = g_strdup_printf("%s/v%d.mimica", f->dir, from);
+        MimicaStore *old = mimica_store_open_at_version(path, from, &error);
+        g_assert_no_error(error);
+        g_assert_cmpint(mimica_store_get_schema_version(old), ==, from);
+        fill_old(old, from);
+        mimica_store_free(old);
+
+        g_autoptr(MimicaStore) store = mimica_store_open(path, &error);
+        g_assert_no_error(error);
+        g_assert_cmpint(mimica_store_get_schema_version(store), ==, MIMICA_STORE_SCHEMA_VERSION);
+        g_assert_true(mimica_store_check(store, &error));
+        g_assert_no_error(error);
+        g_autofree char *schema =
+            sql_text(store, "SELECT group_concat(type || ' ' || name || ': ' || sql, char(10)) FROM"
+                            " (SELECT * FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY name)");
+        g_assert_cmpstr(schema, ==, fresh_schema);
+
+        /* Every event kept, as 'set', with its values; the views answer. */
+        g_assert_cmpint(sql_int(store, "SELECT count(*) FROM label_events WHERE kind = 'set'"), ==,
+                        4);
+        g_assert_cmpint(sql_int(store, "SELECT count(*) FROM videos"), ==, 2);
+        g_assert_cmpint(sql_int(store, "SELECT sum(frame_end) FROM label_events"), ==,
+                        9 + 14 + 20 + 99);
+        g_assert_cmpint(sql_int(store, "SELECT count(*) FROM labels_current"), ==, 4);
+        if (from >= 2)
+            g_assert_cmpint(sql_int(store, "SELECT count(*) FROM predictions"), ==, 2);
+        MimicaLabelValue v;
+        g_assert_true(mimica_store_label_at(store, 1, 12, 7, "ann", &v, &error));
+        g_assert_cmpint(v, ==, MIMICA_LABEL_ABSENT);
+        g_assert_true(mimica_store_label_at(store, 2, 4, 15, NULL, &v, &error));
+        g_assert_cmpint(v, ==, MIMICA_LABEL_C);
+
+        /* Old events can be undone after the migration. */
+        gint64 undone = 0;
+        gint64 u = mimica_store_label_undo(store, "ann", &undone, &error);
+        g_assert_no_error(error);
+        g_assert_cmpint(u, ==, 5);
+        g_assert_cmpint(undone, ==, 2);
+        g_assert_true(mimica_store_label_at(store, 1, 12, 7, "ann", &v, &error));
+        g_assert_cmpint(v, ==, MIMICA_LABEL_PRESENT);
+        g_test_message("schema %d -> %d: 4 events, %d predictions kept; undo after migration ok",
+                       from, MIMICA_STORE_SCHEMA_VERSION, from >= 2 ? 2 : 0);
+    }
+}
+
+/* A migration that fails (here: a label pointing at a missing video) changes nothing. */
+static void test_migration_rollback(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    MimicaStore *old = mimica_store_open_at_version(f->path, 1, &error);
+    g_assert_no_error(error);
+    fill_old(old, 1);
+    sql_exec(old, "PRAGMA foreign_keys = OFF");
+    sql_exec(old, "INSERT INTO label_events (video_id, annotator_id, time, au, frame_start,"
+                  " frame_end, value) VALUES (77, 1, 0, 1, 0, 0, 'present')");
+    mimica_store_free(old);
+    g_assert_null(mimica_store_open(f->path, &error));
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_CORRUPT);
+    g_test_message("broken v1: %s", error->message);
+    g_clear_error(&error);
+    old = mimica_store_open_at_version(f->path, 1, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(mimica_store_get_schema_version(old), ==, 1);
+    g_assert_cmpint(sql_int(old, "SELECT count(*) FROM label_events"), ==, 5);
+    mimica_store_free(old);
+}
+
+/* Videos ------------------------------------------------------------------------------------ */
+
+static void test_videos(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store = mimica_store_create(f->path, &error);
+    gint64 a = add_video(store, "aaaa", 100);
+    gint64 b = add_video(store, "bbbb", 50);
+    g_assert_cmpint(b, ==, a + 1);
+    MimicaVideoFacts facts = {.path = (char *)"x.mp4",
+                              .content_hash = (char *)"aaaa",
+                              .frame_rate_num = 25,
+                              .frame_rate_den = 1,
+                              .width = 2,
+                              .height = 2};
+    g_assert_cmpint(mimica_store_add_video(store, &facts, &error), ==, 0);
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_EXISTS);
+    g_test_message("duplicate: %s", error->message);
+    g_clear_error(&error);
+    facts.content_hash = (char *)"cccc";
+    facts.rotation = 45;
+    g_assert_cmpint(mimica_store_add_video(store, &facts, &error), ==, 0);
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_INVALID);
+    g_clear_error(&error);
+
+    MimicaVideoFacts got;
+    g_assert_true(mimica_store_get_video(store, a, &got, &error));
+    g_assert_cmpstr(got.content_hash, ==, "aaaa");
+    g_assert_cmpint(got.n_frames, ==, 100);
+    g_assert_cmpint(got.rotation, ==, 90);
+    g_assert_cmpint(got.duration_us, ==, 4000000);
+    mimica_video_facts_clear(&got);
+    g_assert_false(mimica_store_get_video(store, 99, &got, &error));
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+}
+
+/* Labels, undo, redo ------------------------------------------------------------------------ */
+
+/* The label of a frame, -1 for none. */
+static int at(MimicaStore *store, gint64 video, int au, gint64 frame, const char *who)
+{
+    GError *error = NULL;
+    MimicaLabelValue v = MIMICA_LABEL_ABSENT;
+    if (!mimica_store_label_at(store, video, au, frame, who, &v, &error)) {
+        g_assert_no_error(error);
+        return -1;
+    }
+    return (int)v;
+}
+
+static void test_label_validation(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store = mimica_store_create(f->path, &error);
+    gint64 v = add_video(store, "aaaa", 100);
+    struct {
+        gint64 video, start, end;
+        int au;
+        const char *who;
+        int code;
+    } bad[] = {
+        {v, 5, 4, 12, "ann", MIMICA_STORE_ERROR_INVALID},
+        {v, -1, 4, 12, "ann", MIMICA_STORE_ERROR_INVALID},
+        {v, 0, 100, 12, "ann", MIMICA_STORE_ERROR_INVALID}, /* past the last frame (99) */
+        {v, 0, 1, 0, "ann", MIMICA_STORE_ERROR_INVALID},
+        {v, 0, 1, 100, "ann", MIMICA_STORE_ERROR_INVALID},
+        {v, 0, 1, 12, "", MIMICA_STORE_ERROR_INVALID},
+        {v, 0, 1, 12, "\xff\xfe", MIMICA_STORE_ERROR_INVALID},
+        {v + 1, 0, 1, 12, "ann", MIMICA_STORE_ERROR_NOT_FOUND},
+    };
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+        gint64 id = mimica_store_label_set(store, bad[i].video, bad[i].start, bad[i].end, bad[i].au,
+                                           MIMICA_LABEL_PRESENT, bad[i].who, &error);
+        g_assert_cmpint(id, ==, 0);
+        g_assert_error(error, MIMICA_STORE_ERROR, bad[i].code);
+        g_test_message("bad %u: %s", i, error->message);
+        g_clear_error(&error);
+    }
+    g_assert_cmpint(mimica_store_label_set(store, v, 0, 1, 12, (MimicaLabelValue)9, "ann", &error),
+                    ==, 0);
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_INVALID);
+    g_clear_error(&error);
+    g_assert_cmpint(sql_int(store, "SELECT count(*) FROM label_events"), ==, 0);
+    g_assert_cmpint(sql_int(store, "SELECT count(*) FROM annotators"), ==, 0);
+
+    MimicaLabelValue parsed;
+    const char *names[] = {"absent", "present", "A", "B", "C", "D", "E"};
+    for (unsigned i = 0; i < G_N_ELEMENTS(names); i++) {
+        g_assert_true(mimica_label_value_parse(names[i], &parsed));
+        g_assert_cmpint(parsed, ==, i);
+        g_assert_cmpstr(mimica_label_value_to_string(parsed), ==, names[i]);
+    }
+    g_assert_false(mimica_label_value_parse("a", &parsed));
+    g_assert_false(mimica_label_value_parse("F", &parsed));
+    g_assert_false(mimica_label_value_parse("", &parsed));
+}
+
+static void test_undo_redo(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store = mimica_store_create(f->path, &error);
+    gint64 v = add_video(store, "aaaa", 100);
+    gint64 e1 = mimica_store_label_set(store, v, 0, 9, 12, MIMICA_LABEL_PRESENT, "ann", &error);
+    gint64 e2 = mimica_store_label_set(store, v, 5, 14, 12, MIMICA_LABEL_ABSENT, "ann", &error);
+    gint64 b1 = mimica_store_label_set(store, v, 0, 99, 12, MIMICA_LABEL_B, "bob", &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(e1, <, e2);
+    g_assert_cmpint(at(store, v, 12, 7, "ann"), ==, MIMICA_LABEL_ABSENT);
+    g_assert_cmpint(at(store, v, 12, 3, "ann"), ==, MIMICA_LABEL_PRESENT);
+    g_assert_cmpint(at(store, v, 12, 7, "bob"), ==, MIMICA_LABEL_B);
+    g_assert_cmpint(at(store, v, 12, 7, NULL), ==, MIMICA_LABEL_B); /* latest of anyone */
+    g_autofree char *sup_sql =
+        g_strdup_printf("SELECT supersedes FROM label_events WHERE id = %lld", (long long)e2);
+    g_assert_cmpint(sql_int(store, sup_sql), ==, e1);
+
+    gint64 n_calls = 3, affected = 0;
+    /* undo e2, undo e1, nothing left */
+    g_assert_cmpint(mimica_store_label_undo(store, "ann", &affected, &error), >, 0);
+    n_calls++;
+    g_assert_cmpint(affected, ==, e2);
+    g_assert_cmpint(at(store, v, 12, 7, "ann"), ==, MIMICA_LABEL_PRESENT);
+    g_assert_cmpint(at(store, v, 12, 12, "ann"), ==, -1);
+    g_assert_cmpint(mimica_store_label_undo(store, "ann", &affected, &error), >, 0);
+    n_calls++;
+    g_assert_cmpint(affected, ==, e1);
+    g_assert_cmpint(at(store, v, 12, 7, "ann"), ==, -1);
+    g_assert_cmpint(at(store, v, 12, 7, "bob"), ==, MIMICA_LABEL_B); /* untouched */
+    g_assert_cmpint(mimica_store_label_undo(store, "ann", &affected, &error), ==, 0);
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOTHING);
+    g_test_message("third undo: %s", error->message);
+    g_clear_error(&error);
+
+    /* redo e1, redo e2, nothing left */
+    g_assert_cmpint(mimica_store_label_redo(store, "ann", &affected, &error), >, 0);
+    n_calls++;
+    g_assert_cmpint(affected, ==, e1);
+    g_assert_cmpint(at(store, v, 12, 7, "ann"), ==, MIMICA_LABEL_PRESENT);
+    g_assert_cmpint(mimica_store_label_redo(store, "ann", &affected, &error), >, 0);
+    n_calls++;
+    g_assert_cmpint(affected, ==, e2);
+    g_assert_cmpint(at(store, v, 12, 7, "ann"), ==, MIMICA_LABEL_ABSENT);
+    g_assert_cmpint(mimica_store_label_redo(store, "ann", &affected, &error), ==, 0);
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOTHING);
+    g_clear_error(&error);
+
+    /* undo the redone e2 again (undo of a redo), then redo it once more */
+    g_assert_cmpint(mimica_store_label_undo(store, "ann", &affected, &error), >, 0);
+    n_calls++;
+    g_assert_cmpint(affected, ==, e2);
+    g_assert_cmpint(at(store, v, 12, 7, "ann"), ==, MIMICA_LABEL_PRESENT);
+    g_assert_cmpint(mimica_store_label_redo(store, "ann", &affected, &error), >, 0);
+    n_calls++;
+    g_assert_cmpint(affected, ==, e2);
+    g_assert_cmpint(at(store, v, 12, 7, "ann"), ==, MIMICA_LABEL_ABSENT);
+
+    /* undo, then a new edit: the redo history is gone */
+    g_assert_cmpint(mimica_store_label_undo(store, "ann", &affected, &error), >, 0);
+    n_calls++;
+    gint64 e3 = mimica_store_label_set(store, v, 50, 50, 1, MIMICA_LABEL_E, "ann", &error);
+    n_calls++;
+    g_assert_cmpint(e3, >, 0);
+    g_assert_cmpint(mimica_store_label_redo(store, "ann", &affected, &error), ==, 0);
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOTHING);
+    g_clear_error(&error);
+    /* someone who never labelled */
+    g_assert_cmpint(mimica_store_label_undo(store, "carol", &affected, &error), ==, 0);
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOTHING);
+    g_clear_error(&error);
+
+    /* Nothing was ever deleted: one row per successful call. */
+    gint64 n_events = sql_int(store, "SELECT count(*) FROM label_events");
+    g_assert_cmpint(n_events, ==, n_calls);
+    /* Current labels: e1 (e2 undone), b1, e3. */
+    g_assert_cmpint(sql_int(store, "SELECT count(*) FROM labels_current"), ==, 3);
+    g_autofree char *ids = sql_text(store, "SELECT group_concat(id) FROM labels_current");
+    g_autofree char *want =
+        g_strdup_printf("%lld,%lld,%lld", (long long)e1, (long long)b1, (long long)e3);
+    g_assert_cmpstr(ids, ==, want);
+    g_test_message("%lld events after %lld calls; current labels %s", (long long)n_events,
+                   (long long)n_calls, ids);
+
+    /* Append-only, enforced by the database itself. */
+    char *msg = NULL;
+    sqlite3 *db = mimica_store_get_db(store);
+    g_assert_cmpint(sqlite3_exec(db, "UPDATE label_events SET value = 'E'", NULL, NULL, &msg), !=,
+                    SQLITE_OK);
+    g_assert_nonnull(strstr(msg, "append-only"));
+    sqlite3_free(msg);
+    g_assert_cmpint(sqlite3_exec(db, "DELETE FROM label_events", NULL, NULL, &msg), !=, SQLITE_OK);
+    sqlite3_free(msg);
+    /* An undo of an event that is not in effect is refused by the chain trigger. */
+    g_autofree char *bad = g_strdup_printf(
+        "INSERT INTO label_events (kind, video_id, annotator_id, time, au, frame_start,"
+        " frame_end, target, supersedes) VALUES ('undo', %lld, 1, 0, 12, 5, 14, %lld, %lld)",
+        (long long)v, (long long)e2, (long long)e2);
+    g_assert_cmpint(sqlite3_exec(db, bad, NULL, NULL, &msg), !=, SQLITE_OK);
+    g_test_message("bad undo refused: %s", msg);
+    sqlite3_free(msg);
+    g_assert_cmpint(sql_int(store, "SELECT count(*) FROM label_events"), ==, n_events);
+    g_assert_true(mimica_store_check(store, &error));
+}
+
+/* Undo/redo stays correct over a long random session: a model of the stacks is compared. */
+static void test_undo_random(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store = mimica_store_create(f->path, &error);
+    gint64 v = add_video(store, "aaaa", 1000);
+    guint32 seed = 1234;
+    GRand *rand = g_rand_new_with_seed(seed);
+    GArray *done = g_array_new(FALSE, FALSE, sizeof(gint64));   /* applied edits, in order */
+    GArray *undone = g_array_new(FALSE, FALSE, sizeof(gint64)); /* redo stack */
+    int n_ops = 300, n_checks = 0;
+    for (int op = 0; op < n_ops; op++) {
+        int kind = g_rand_int_range(rand, 0, 3);
+        gint64 affected = 0;
+        if (kind == 0) {
+            gint64 s = g_rand_int_range(rand, 0, 990);
+            gint64 id = mimica_store_label_set(store, v, s, s + g_rand_int_range(rand, 0, 10),
+                                               g_rand_int_range(rand, 1, 4),
+                                               g_rand_int_range(rand, 0, 7), "ann", &error);
+            g_assert_no_error(error);
+            g_array_append_val(done, id);
+            g_array_set_size(undone, 0);
+        } else if (kind == 1) {
+            gint64 id = mimica_store_label_undo(store, "ann", &affected, &error);
+            if (done->len == 0) {
+                g_assert_cmpint(id, ==, 0);
+                g_clear_error(&error);
+                continue;
+            }
+            g_assert_no_error(error);
+            gint64 want = g_array_index(done, gint64, done->len - 1);
+            g_assert_cmpint(affected, ==, want);
+            g_array_set_size(done, done->len - 1);
+            g_array_append_val(undone, want);
+        } else {
+            gint64 id = mimica_store_label_redo(store, "ann", &affected, &error);
+            if (undone->len == 0) {
+                g_assert_cmpint(id, ==, 0);
+                g_clear_error(&error);
+                continue;
+            }
+            g_assert_no_error(error);
+            gint64 want = g_array_index(undone, gint64, undone->len - 1);
+            g_assert_cmpint(affected, ==, want);
+            g_array_set_size(undone, undone->len - 1);
+            g_array_append_val(done, want);
+        }
+        n_checks++;
+    }
+    /* The active set events are exactly the model's "done" list. */
+    g_autoptr(GString) want = g_string_new(NULL);
+    g_autofree char *active =
+        sql_text(store, "SELECT count(*) || ':' || coalesce(sum(id), 0) FROM label_events_active");
+    gint64 sum = 0;
+    for (guint i = 0; i < done->len; i++)
+        sum += g_array_index(done, gint64, i);
+    g_string_printf(want, "%u:%lld", done->len, (long long)sum);
+    g_assert_cmpstr(active, ==, want->str);
+    g_test_message("seed %u: %d operations, %d checked against the stack model; active %s", seed,
+                   n_ops, n_checks, active);
+    g_array_unref(done);
+    g_array_unref(undone);
+    g_rand_free(rand);
+}
+
+/* Errors of the file system and of other programs ------------------------------------------- */
+
+static void test_locked(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) a = mimica_store_create(f->path, &error);
+    gint64 v = add_video(a, "aaaa", 100);
+    g_autoptr(MimicaStore) b = mimica_store_open(f->path, &error);
+    g_assert_no_error(error);
+    mimica_store_set_busy_timeout(b, 300);
+    sql_exec(a, "BEGIN IMMEDIATE"); /* another program holds the write lock */
+    gint64 t0 = g_get_monotonic_time();
+    gint64 id = mimica_store_label_set(b, v, 0, 0, 1, MIMICA_LABEL_PRESENT, "ann", &error);
+    double waited_ms = (g_get_monotonic_time() - t0) / 1000.0;
+    g_assert_cmpint(id, ==, 0);
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_BUSY);
+    g_assert_nonnull(strstr(error->message, "locked by another program"));
+    g_test_message("locked: waited %.0f ms (timeout 300): %s", waited_ms, error->message);
+    g_assert_cmpfloat(waited_ms, >=, 250.0);
+    g_clear_error(&error);
+    /* Readers are not blocked by the writer (WAL). */
+    MimicaStoreInfo info;
+    g_assert_true(mimica_store_get_info(b, &info, &error));
+    g_assert_cmpint(info.n_videos, ==, 1);
+    sql_exec(a, "ROLLBACK");
+    id = mimica_store_label_set(b, v, 0, 0, 1, MIMICA_LABEL_PRESENT, "ann", &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(id, >, 0);
+}
+
+static void test_disk_full(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store = mimica_store_create(f->path, &error);
+    gint64 v = add_video(store, "aaaa", 1000000);
+    /* Cap the file at its current size: SQLite reports SQLITE_FULL as on a full disk. */
+    gint64 pages = sql_int(store, "PRAGMA page_count");
+    g_autofree char *cap = g_strdup_printf("PRAGMA max_page_count = %lld", (long long)pages);
+    sql_exec(store, cap);
+    int n_ok = 0;
+    gint64 id = 1;
+    while (id && n_ok < 100000) {
+        id = mimica_store_label_set(store, v, n_ok, n_ok, 1 + n_ok % 99, MIMICA_LABEL_PRESENT,
+                                    "ann", &error);
+        n_ok += id != 0;
+    }
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_FULL);
+    g_assert_nonnull(strstr(error->message, "disk is full"));
+    g_test_message("after %d labels in %lld pages: %s", n_ok, (long long)pages, error->message);
+    g_clear_error(&error);
+    /* The failed write left nothing behind; every acknowledged label is there. */
+    g_assert_cmpint(sql_int(store, "SELECT count(*) FROM label_events"), ==, n_ok);
+    g_assert_true(mimica_store_check(store, &error));
+    g_assert_no_error(error);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+#define ADD(name, fn) g_test_add("/store/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+    ADD("create", test_create);
+    ADD("open-errors", test_open_errors);
+    ADD("migrations", test_migrations);
+    ADD("migration-rollback", test_migration_rollback);
+    ADD("videos", test_videos);
+    ADD("label-validation", test_label_validation);
+    ADD("undo-redo", test_undo_redo);
+    ADD("undo-random", test_undo_random);
+    ADD("locked", test_locked);
+    ADD("disk-full", test_disk_full);
+    return g_test_run();
+}
