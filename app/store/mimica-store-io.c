@@ -171,7 +171,25 @@ static gboolean parse_int(CsvReader *r, const char *column, const char *text, gi
     return TRUE;
 }
 
-/* A number, or "nan"/"-nan" (NaN). OpenFace writes "1.0" for integer columns too. */
+/* An integer column that some writers give as "1.0": any integral number in MIN..MAX. */
+static gboolean parse_count(CsvReader *r, const char *column, const char *text, gint64 min,
+                            gint64 max, gint64 *out, GError **error)
+{
+    if (g_ascii_string_to_signed(text, 10, min, max, out, NULL))
+        return TRUE;
+    char *end = NULL;
+    double v = g_ascii_strtod(text, &end);
+    if (*text && !*end && isfinite(v) && v == floor(v) && v >= (double)min && v <= (double)max) {
+        *out = (gint64)v;
+        return TRUE;
+    }
+    g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
+                "%s:%d: %s: '%s' is not a whole number in %lld..%lld", r->path, r->line, column,
+                text, (long long)min, (long long)max);
+    return FALSE;
+}
+
+/* A number, or "nan"/"-nan" (NaN). */
 static gboolean parse_double(CsvReader *r, const char *column, const char *text, double *out,
                              GError **error)
 {
@@ -575,13 +593,13 @@ gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, con
         }
         gint64 frame, track = 0, success;
         double ts, conf = 1.0, v;
-        if (!parse_int(&r, "frame", csv_field(&r, c->frame), 1, G_MAXINT32, &frame, &local) ||
-            (c->face_id >= 0 &&
-             !parse_int(&r, "face_id", csv_field(&r, c->face_id), 0, G_MAXINT32, &track, &local)) ||
+        if (!parse_count(&r, "frame", csv_field(&r, c->frame), 1, G_MAXINT32, &frame, &local) ||
+            (c->face_id >= 0 && !parse_count(&r, "face_id", csv_field(&r, c->face_id), 0,
+                                             G_MAXINT32, &track, &local)) ||
             !parse_double(&r, "timestamp", csv_field(&r, c->timestamp), &ts, &local) ||
             (c->confidence >= 0 &&
              !parse_double(&r, "confidence", csv_field(&r, c->confidence), &conf, &local)) ||
-            !parse_int(&r, "success", csv_field(&r, c->success), 0, 1, &success, &local))
+            !parse_count(&r, "success", csv_field(&r, c->success), 0, 1, &success, &local))
             goto fail;
         if (isnan(ts)) {
             g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,

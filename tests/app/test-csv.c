@@ -1,0 +1,630 @@
+/* test-csv.c: import and export. Labels CSV round trip (quoted names, the ", " variant, CRLF),
+ * bad label files; OpenFace FeatureExtraction CSV in (", " and "," variants, the full OpenFace
+ * 2.2 header) and out (column names and order, values); ELAN .eaf well-formed and exact. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store/mimica-store.h"
+
+typedef struct {
+    char *dir;
+} Fixture;
+
+static void fixture_setup(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    f->dir = g_dir_make_tmp("mimica-csv-XXXXXX", &error);
+    g_assert_no_error(error);
+}
+
+static void fixture_teardown(Fixture *f, gconstpointer data)
+{
+    GDir *d = g_dir_open(f->dir, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *p = g_build_filename(f->dir, name, NULL);
+        g_remove(p);
+    }
+    if (d)
+        g_dir_close(d);
+    g_rmdir(f->dir);
+    g_free(f->dir);
+}
+
+static char *fpath(Fixture *f, const char *name)
+{
+    return g_build_filename(f->dir, name, NULL);
+}
+
+/* A project with two videos (ids 1 and 2, 25 fps and 30000/1001 fps, 300 frames). */
+static MimicaStore *new_project(Fixture *f, const char *name)
+{
+    g_autofree char *path = fpath(f, name);
+    GError *error = NULL;
+    MimicaStore *store = mimica_store_create(path, &error);
+    g_assert_no_error(error);
+    MimicaVideoFacts a = {
+        (char *)"/videos/a b&c.mp4", (char *)"h1", 12000000, 25, 1, 300, 640, 480, 0};
+    MimicaVideoFacts b = {
+        (char *)"/videos/b.mkv", (char *)"h2", 10010000, 30000, 1001, 300, 1920, 1080, 90};
+    g_assert_cmpint(mimica_store_add_video(store, &a, &error), ==, 1);
+    g_assert_cmpint(mimica_store_add_video(store, &b, &error), ==, 2);
+    return store;
+}
+
+/* Runs an exporter into a file and returns the file's text. */
+typedef gboolean (*ExportFunc)(MimicaStore *store, FILE *out, gpointer data, GError **error);
+
+static char *export_text(Fixture *f, MimicaStore *store, ExportFunc fn, gpointer data,
+                         GError **error)
+{
+    g_autofree char *path = fpath(f, "export.out");
+    FILE *out = fopen(path, "w");
+    g_assert_nonnull(out);
+    gboolean ok = fn(store, out, data, error);
+    fclose(out);
+    char *text = NULL;
+    if (ok)
+        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    g_remove(path);
+    return text;
+}
+
+static gboolean export_labels(MimicaStore *store, FILE *out, gpointer data, GError **error)
+{
+    return mimica_store_export_labels_csv(store, out, error);
+}
+
+static gint64 count_events(MimicaStore *store)
+{
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(mimica_store_get_db(store), "SELECT count(*) FROM label_events", -1, &st,
+                       NULL);
+    g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
+    gint64 n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* Drops the last column (event id) of each line. */
+static char *without_event_column(const char *csv)
+{
+    g_auto(GStrv) lines = g_strsplit(csv, "\n", -1);
+    GString *s = g_string_new(NULL);
+    for (char **l = lines; *l; l++) {
+        char *comma = strrchr(*l, ',');
+        if (comma)
+            *comma = '\0';
+        g_string_append_printf(s, "%s\n", *l);
+    }
+    return g_string_free(s, FALSE);
+}
+
+/* Labels CSV -------------------------------------------------------------------------------- */
+
+static void test_labels_round_trip(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) a = new_project(f, "a.mimica");
+    const char *names[] = {"ann", "O'Brien, J.", "say \"hi\"", "Zoë"};
+    GRand *rand = g_rand_new_with_seed(7);
+    int n_set = 60;
+    for (int i = 0; i < n_set; i++) {
+        gint64 s = g_rand_int_range(rand, 0, 290);
+        gint64 id = mimica_store_label_set(a, 1 + i % 2, s, s + g_rand_int_range(rand, 0, 9),
+                                           g_rand_int_range(rand, 1, 30),
+                                           g_rand_int_range(rand, 0, 7), names[i % 4], &error);
+        g_assert_no_error(error);
+        g_assert_cmpint(id, >, 0);
+    }
+    g_rand_free(rand);
+    g_autofree char *first = export_text(f, a, export_labels, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_true(g_str_has_prefix(first, "video,frame_start,frame_end,au,value,annotator,time,"
+                                          "event\n"));
+    g_assert_nonnull(strstr(first, ",\"O'Brien, J.\","));
+    g_assert_nonnull(strstr(first, ",\"say \"\"hi\"\"\","));
+
+    g_autofree char *csv = fpath(f, "labels.csv");
+    g_assert_true(g_file_set_contents(csv, first, -1, NULL));
+    g_autoptr(MimicaStore) b = new_project(f, "b.mimica");
+    gint64 n = mimica_store_import_labels_csv(b, csv, &error);
+    g_assert_no_error(error);
+    g_autofree char *second = export_text(f, b, export_labels, NULL, &error);
+    g_autofree char *first_cut = without_event_column(first);
+    g_autofree char *second_cut = without_event_column(second);
+    g_assert_cmpstr(first_cut, ==, second_cut);
+    int n_lines = 0;
+    for (const char *p = first; *p; p++)
+        n_lines += *p == '\n';
+    g_test_message("%d labels set, %d current rows exported, %lld imported, re-export identical "
+                   "(%zu bytes) apart from event ids",
+                   n_set, n_lines - 1, (long long)n, strlen(first_cut));
+    g_assert_cmpint(n, ==, n_lines - 1);
+}
+
+static void test_labels_comma_space(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store = new_project(f, "p.mimica");
+    g_autofree char *csv = fpath(f, "labels.csv");
+    const char *text =
+        "\xef\xbb\xbfvideo, frame_start, frame_end, au, value, annotator, time, event\r\n"
+        "1, 0, 9, 12, present, ann, 2026-01-02T03:04:05.678Z, 17\r\n"
+        "\r\n"
+        "2, 10, 10, 4, C, \"Smith, A\", 2026-01-02T03:04:06Z, \r\n"
+        "1,20,29,6,absent,ann,,\n";
+    g_assert_true(g_file_set_contents(csv, text, -1, NULL));
+    gint64 n = mimica_store_import_labels_csv(store, csv, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(n, ==, 3);
+    MimicaLabelValue v;
+    g_assert_true(mimica_store_label_at(store, 1, 12, 9, "ann", &v, &error));
+    g_assert_cmpint(v, ==, MIMICA_LABEL_PRESENT);
+    g_assert_true(mimica_store_label_at(store, 2, 4, 10, "Smith, A", &v, &error));
+    g_assert_cmpint(v, ==, MIMICA_LABEL_C);
+    g_assert_true(mimica_store_label_at(store, 1, 6, 25, "ann", &v, &error));
+    g_assert_cmpint(v, ==, MIMICA_LABEL_ABSENT);
+    g_autofree char *out = export_text(f, store, export_labels, NULL, &error);
+    g_assert_nonnull(strstr(out, "1,0,9,12,present,ann,2026-01-02T03:04:05.678Z,"));
+    g_assert_nonnull(strstr(out, "2,10,10,4,C,\"Smith, A\",2026-01-02T03:04:06.000Z,"));
+    g_test_message("', ' + CRLF + BOM + blank line: %lld rows; time kept to the ms", (long long)n);
+}
+
+static void test_labels_bad(Fixture *f, gconstpointer data)
+{
+    const char *header = "video,frame_start,frame_end,au,value,annotator,time,event\n";
+    struct {
+        const char *body;
+        const char *want; /* in the message */
+    } bad[] = {
+        {"", "empty file"},
+        {"video,frame,frame_end,au,value,annotator,time,event\n", "column 2"},
+        {"1,0,9,12,present,ann,,\n1,0,9,12,maybe,ann,,\n", ":3: value 'maybe'"},
+        {"1,0,9,12,present,ann,,\n9,0,9,12,present,ann,,\n", ":3: "},
+        {"1,0,400,12,present,ann,,\n", "outside video"},
+        {"1,5,4,12,present,ann,,\n", ":2: "},
+        {"1,0,9,120,present,ann,,\n", ":2: au"},
+        {"1,0,9,12,present,ann\n", "fields"},
+        {"1,0,9,12,present,\"ann,,\n", "unterminated"},
+        {"1,0,9,12,present,ann,yesterday,\n", "ISO 8601"},
+        {"1,x,9,12,present,ann,,\n", "frame_start"},
+        {"1,0,9,12,present,,,\n", "annotator"},
+    };
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store = new_project(f, "p.mimica");
+    g_autofree char *csv = fpath(f, "bad.csv");
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autofree char *text = g_strconcat(i < 2 ? "" : header, bad[i].body, NULL);
+        g_assert_true(g_file_set_contents(csv, text, -1, NULL));
+        gint64 n = mimica_store_import_labels_csv(store, csv, &error);
+        g_assert_cmpint(n, ==, -1);
+        g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE);
+        g_test_message("bad %u: %s", i, error->message);
+        if (!strstr(error->message, bad[i].want))
+            g_error("bad %u: message lacks '%s'", i, bad[i].want);
+        g_clear_error(&error);
+        g_assert_cmpint(count_events(store), ==, 0); /* all or nothing */
+    }
+    g_autofree char *missing = fpath(f, "missing.csv");
+    g_assert_cmpint(mimica_store_import_labels_csv(store, missing, &error), ==, -1);
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+}
+
+/* OpenFace CSV ------------------------------------------------------------------------------ */
+
+static const int aus_r[17] = {1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 45};
+static const int aus_c[18] = {1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 28, 45};
+
+/* The header OpenFace 2.2's FeatureExtraction writes (all blocks). */
+static void openface_header(GPtrArray *cols)
+{
+    const char *head[] = {"frame", "face_id", "timestamp", "confidence", "success"};
+    for (unsigned i = 0; i < 5; i++)
+        g_ptr_array_add(cols, g_strdup(head[i]));
+    for (int e = 0; e < 2; e++)
+        for (const char *c = "xyz"; *c; c++)
+            g_ptr_array_add(cols, g_strdup_printf("gaze_%d_%c", e, *c));
+    g_ptr_array_add(cols, g_strdup("gaze_angle_x"));
+    g_ptr_array_add(cols, g_strdup("gaze_angle_y"));
+    for (const char *c = "xyXYZ"; *c; c++)
+        for (int i = 0; i < 56; i++)
+            g_ptr_array_add(cols, g_strdup_printf("eye_lmk_%c_%d", *c, i));
+    for (const char *c = "TR"; *c; c++)
+        for (const char *d = "xyz"; *d; d++)
+            g_ptr_array_add(cols, g_strdup_printf("pose_%c%c", *c, *d));
+    for (const char *c = "xyXYZ"; *c; c++)
+        for (int i = 0; i < 68; i++)
+            g_ptr_array_add(cols, g_strdup_printf("%c_%d", *c, i));
+    const char *p[] = {"p_scale", "p_rx", "p_ry", "p_rz", "p_tx", "p_ty"};
+    for (unsigned i = 0; i < 6; i++)
+        g_ptr_array_add(cols, g_strdup(p[i]));
+    for (int i = 0; i < 34; i++)
+        g_ptr_array_add(cols, g_strdup_printf("p_%d", i));
+    for (int i = 0; i < 17; i++)
+        g_ptr_array_add(cols, g_strdup_printf("AU%02d_r", aus_r[i]));
+    for (int i = 0; i < 18; i++)
+        g_ptr_array_add(cols, g_strdup_printf("AU%02d_c", aus_c[i]));
+}
+
+/* A synthetic OpenFace CSV: N_FRAMES frames x 2 faces, values from a seeded RNG, written with
+ * SEP between fields. Also returns the values of the columns we keep, per row. */
+typedef struct {
+    int frame, face;
+    double ts, conf;
+    int success;
+    double x[68], y[68], r[17], c[18];
+} OfRow;
+
+static char *make_openface(int n_frames, const char *sep, guint32 seed, GArray *rows)
+{
+    g_autoptr(GPtrArray) cols = g_ptr_array_new_with_free_func(g_free);
+    openface_header(cols);
+    GString *s = g_string_new(NULL);
+    for (guint i = 0; i < cols->len; i++)
+        g_string_append_printf(s, "%s%s", i ? sep : "", (char *)cols->pdata[i]);
+    g_string_append_c(s, '\n');
+    GRand *rand = g_rand_new_with_seed(seed);
+    for (int fr = 1; fr <= n_frames; fr++)
+        for (int face = 0; face < 2; face++) {
+            OfRow row = {fr, face, (fr - 1) * 0.04, 0.9 + 0.01 * face, fr % 7 != 0};
+            for (int i = 0; i < 68; i++) {
+                row.x[i] = round(g_rand_double_range(rand, 0, 640) * 10) / 10;
+                row.y[i] = round(g_rand_double_range(rand, 0, 480) * 10) / 10;
+            }
+            for (int i = 0; i < 17; i++)
+                row.r[i] = round(g_rand_double_range(rand, 0, 5) * 100) / 100;
+            for (int i = 0; i < 18; i++)
+                row.c[i] = g_rand_boolean(rand);
+            if (rows)
+                g_array_append_val(rows, row);
+            char buf[G_ASCII_DTOSTR_BUF_SIZE];
+            for (guint i = 0; i < cols->len; i++) {
+                const char *name = cols->pdata[i];
+                double v = 0.5; /* gaze, pose, 3D: not kept */
+                int k;
+                if (strcmp(name, "frame") == 0)
+                    v = fr;
+                else if (strcmp(name, "face_id") == 0)
+                    v = face;
+                else if (strcmp(name, "timestamp") == 0)
+                    v = row.ts;
+                else if (strcmp(name, "confidence") == 0)
+                    v = row.conf;
+                else if (strcmp(name, "success") == 0)
+                    v = row.success;
+                else if (sscanf(name, "x_%d", &k) == 1 && name[0] == 'x')
+                    v = row.x[k];
+                else if (sscanf(name, "y_%d", &k) == 1 && name[0] == 'y')
+                    v = row.y[k];
+                else if (sscanf(name, "AU%d_r", &k) == 1 && g_str_has_suffix(name, "_r")) {
+                    for (int a = 0; a < 17; a++)
+                        if (aus_r[a] == k)
+                            v = row.r[a];
+                } else if (sscanf(name, "AU%d_c", &k) == 1 && g_str_has_suffix(name, "_c")) {
+                    for (int a = 0; a < 18; a++)
+                        if (aus_c[a] == k)
+                            v = row.c[a];
+                }
+                /* OpenFace writes frame, face_id and success as integers */
+                gboolean whole = i == 0 || i == 1 || i == 4;
+                g_string_append_printf(
+                    s, "%s%s", i ? sep : "",
+                    g_ascii_formatd(buf, sizeof buf, whole ? "%.0f" : "%.3f", v));
+            }
+            g_string_append_c(s, '\n');
+        }
+    g_rand_free(rand);
+    return g_string_free(s, FALSE);
+}
+
+typedef struct {
+    gint64 video, model;
+} OfExport;
+
+static gboolean export_openface(MimicaStore *store, FILE *out, gpointer data, GError **error)
+{
+    OfExport *e = data;
+    return mimica_store_export_openface_csv(store, e->video, e->model, out, error);
+}
+
+/* Parses our export (", " separated) and compares it with the rows written. */
+static void check_openface_export(const char *text, GArray *rows)
+{
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    g_auto(GStrv) header = g_strsplit(lines[0], ", ", -1);
+    /* Column names and order: OpenFace 2.2's, for the blocks we keep. */
+    g_autoptr(GPtrArray) want = g_ptr_array_new_with_free_func(g_free);
+    const char *head[] = {"frame", "face_id", "timestamp", "confidence", "success"};
+    for (unsigned i = 0; i < 5; i++)
+        g_ptr_array_add(want, g_strdup(head[i]));
+    for (int i = 0; i < 68; i++)
+        g_ptr_array_add(want, g_strdup_printf("x_%d", i));
+    for (int i = 0; i < 68; i++)
+        g_ptr_array_add(want, g_strdup_printf("y_%d", i));
+    for (int i = 0; i < 17; i++)
+        g_ptr_array_add(want, g_strdup_printf("AU%02d_r", aus_r[i]));
+    for (int i = 0; i < 18; i++)
+        g_ptr_array_add(want, g_strdup_printf("AU%02d_c", aus_c[i]));
+    g_assert_cmpuint(g_strv_length(header), ==, want->len);
+    for (guint i = 0; i < want->len; i++)
+        if (strcmp(header[i], want->pdata[i]) != 0)
+            g_error("column %u is '%s', want '%s'", i, header[i], (char *)want->pdata[i]);
+    double max_lm = 0, max_r = 0, max_ts = 0;
+    int c_mismatch = 0;
+    guint n = 0;
+    for (; lines[n + 1] && *lines[n + 1]; n++) {
+        g_auto(GStrv) v = g_strsplit(lines[n + 1], ", ", -1);
+        g_assert_cmpuint(g_strv_length(v), ==, want->len);
+        g_assert_cmpuint(n, <, rows->len);
+        OfRow *r = &g_array_index(rows, OfRow, n);
+        g_assert_cmpint(atoi(v[0]), ==, r->frame);
+        g_assert_cmpint(atoi(v[1]), ==, r->face);
+        g_assert_cmpint(atoi(v[4]), ==, r->success);
+        max_ts = fmax(max_ts, fabs(g_ascii_strtod(v[2], NULL) - r->ts));
+        for (int i = 0; i < 68; i++) {
+            max_lm = fmax(max_lm, fabs(g_ascii_strtod(v[5 + i], NULL) - r->x[i]));
+            max_lm = fmax(max_lm, fabs(g_ascii_strtod(v[73 + i], NULL) - r->y[i]));
+        }
+        for (int i = 0; i < 17; i++)
+            max_r = fmax(max_r, fabs(g_ascii_strtod(v[141 + i], NULL) - r->r[i]));
+        for (int i = 0; i < 18; i++)
+            c_mismatch += g_ascii_strtod(v[158 + i], NULL) != r->c[i];
+    }
+    g_assert_cmpuint(n, ==, rows->len);
+    g_test_message("%u rows x %u columns; max |diff| landmarks %.3g (tol 0.05), AU_r %.3g "
+                   "(tol 0.005), timestamp %.3g (tol 5e-4); AU_c mismatches %d",
+                   n, want->len, max_lm, max_r, max_ts, c_mismatch);
+    g_assert_cmpfloat(max_lm, <=, 0.05 + 1e-4);
+    g_assert_cmpfloat(max_r, <=, 0.005 + 1e-6);
+    g_assert_cmpfloat(max_ts, <=, 5e-4);
+    g_assert_cmpint(c_mismatch, ==, 0);
+}
+
+static void openface_round_trip(Fixture *f, const char *sep)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store = new_project(f, "p.mimica");
+    g_autoptr(GArray) rows = g_array_new(FALSE, FALSE, sizeof(OfRow));
+    g_autofree char *text = make_openface(12, sep, 42, rows);
+    g_autofree char *csv = fpath(f, "openface.csv");
+    g_assert_true(g_file_set_contents(csv, text, -1, NULL));
+    gint64 n_rows = 0;
+    gint64 model = mimica_store_import_openface_csv(store, 1, csv, &n_rows, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(model, >, 0);
+    g_assert_cmpint(n_rows, ==, 24);
+    OfExport e = {1, 0};
+    g_autofree char *out = export_text(f, store, export_openface, &e, &error);
+    g_assert_no_error(error);
+    g_test_message("separator '%s': %zu bytes in, %zu bytes out, model %lld", sep, strlen(text),
+                   strlen(out), (long long)model);
+    check_openface_export(out, rows);
+}
+
+static void test_openface_comma_space(Fixture *f, gconstpointer data)
+{
+    openface_round_trip(f, ", ");
+}
+
+static void test_openface_comma(Fixture *f, gconstpointer data)
+{
+    openface_round_trip(f, ",");
+}
+
+static void test_openface_bad(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store = new_project(f, "p.mimica");
+    g_autofree char *good = make_openface(2, ", ", 1, NULL);
+    g_autofree char *csv = fpath(f, "bad.csv");
+    /* Truncated in the middle of the last row */
+    g_assert_true(g_file_set_contents(csv, good, strlen(good) - 200, NULL));
+    g_assert_cmpint(mimica_store_import_openface_csv(store, 1, csv, NULL, &error), ==, 0);
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE);
+    g_test_message("truncated: %s", error->message);
+    g_clear_error(&error);
+    /* A word in a number column */
+    g_autofree char *word = g_strdup(good);
+    char *second = strchr(word, '\n') + 1;
+    memcpy(strstr(second, ", ") + 2, "x", 1);
+    g_assert_true(g_file_set_contents(csv, word, -1, NULL));
+    g_assert_cmpint(mimica_store_import_openface_csv(store, 1, csv, NULL, &error), ==, 0);
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE);
+    g_test_message("bad number: %s", error->message);
+    g_clear_error(&error);
+    /* Missing columns, partial landmarks, no AUs, unknown video */
+    const char *headers[] = {"face_id, timestamp, success, AU01_c\n",
+                             "frame, timestamp, success, x_0, y_0, AU01_c\n",
+                             "frame, timestamp, success, confidence\n"};
+    for (unsigned i = 0; i < G_N_ELEMENTS(headers); i++) {
+        g_assert_true(g_file_set_contents(csv, headers[i], -1, NULL));
+        g_assert_cmpint(mimica_store_import_openface_csv(store, 1, csv, NULL, &error), ==, 0);
+        g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE);
+        g_test_message("header %u: %s", i, error->message);
+        g_clear_error(&error);
+    }
+    g_assert_true(g_file_set_contents(csv, good, -1, NULL));
+    g_assert_cmpint(mimica_store_import_openface_csv(store, 9, csv, NULL, &error), ==, 0);
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+    /* Nothing half-imported */
+    MimicaStoreInfo info;
+    g_assert_true(mimica_store_get_info(store, &info, &error));
+    g_assert_cmpint(info.n_models, ==, 0);
+    g_assert_cmpint(info.n_predictions, ==, 0);
+    OfExport e = {1, 0};
+    g_autofree char *out = export_text(f, store, export_openface, &e, &error);
+    g_assert_null(out);
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+}
+
+/* ELAN -------------------------------------------------------------------------------------- */
+
+typedef struct {
+    GHashTable *slots; /* id -> time (ms) as pointer */
+    GPtrArray *tiers;
+    GString *annotations; /* "tier:t0-t1=value;" */
+    char *tier, *ref1, *ref2;
+    gboolean in_value;
+    gint64 last_time;
+    int depth;
+    char *root;
+} EafCheck;
+
+static void eaf_start(GMarkupParseContext *ctx, const char *el, const char **names,
+                      const char **values, gpointer data, GError **error)
+{
+    EafCheck *c = data;
+    if (c->depth++ == 0)
+        c->root = g_strdup(el);
+    const char *id = NULL, *value = NULL, *r1 = NULL, *r2 = NULL, *tier_id = NULL;
+    for (int i = 0; names[i]; i++) {
+        if (strcmp(names[i], "TIME_SLOT_ID") == 0)
+            id = values[i];
+        else if (strcmp(names[i], "TIME_VALUE") == 0)
+            value = values[i];
+        else if (strcmp(names[i], "TIME_SLOT_REF1") == 0)
+            r1 = values[i];
+        else if (strcmp(names[i], "TIME_SLOT_REF2") == 0)
+            r2 = values[i];
+        else if (strcmp(names[i], "TIER_ID") == 0)
+            tier_id = values[i];
+    }
+    if (strcmp(el, "TIME_SLOT") == 0) {
+        gint64 t = g_ascii_strtoll(value, NULL, 10);
+        g_assert_cmpint(t, >, c->last_time); /* ascending, distinct */
+        c->last_time = t;
+        g_hash_table_insert(c->slots, g_strdup(id), GSIZE_TO_POINTER((gsize)t));
+    } else if (strcmp(el, "TIER") == 0) {
+        for (guint i = 0; i < c->tiers->len; i++)
+            g_assert_cmpstr(c->tiers->pdata[i], !=, tier_id);
+        g_ptr_array_add(c->tiers, g_strdup(tier_id));
+        g_free(c->tier);
+        c->tier = g_strdup(tier_id);
+    } else if (strcmp(el, "ALIGNABLE_ANNOTATION") == 0) {
+        g_assert_true(g_hash_table_contains(c->slots, r1));
+        g_assert_true(g_hash_table_contains(c->slots, r2));
+        gsize t0 = GPOINTER_TO_SIZE(g_hash_table_lookup(c->slots, r1));
+        gsize t1 = GPOINTER_TO_SIZE(g_hash_table_lookup(c->slots, r2));
+        g_assert_cmpuint(t0, <, t1);
+        g_string_append_printf(c->annotations, "%s:%zu-%zu=", c->tier, t0, t1);
+    } else if (strcmp(el, "ANNOTATION_VALUE") == 0) {
+        c->in_value = TRUE;
+    }
+}
+
+static void eaf_end(GMarkupParseContext *ctx, const char *el, gpointer data, GError **error)
+{
+    EafCheck *c = data;
+    c->depth--;
+    if (strcmp(el, "ANNOTATION_VALUE") == 0) {
+        c->in_value = FALSE;
+        g_string_append_c(c->annotations, ';');
+    }
+}
+
+static void eaf_text(GMarkupParseContext *ctx, const char *text, gsize len, gpointer data,
+                     GError **error)
+{
+    EafCheck *c = data;
+    if (c->in_value)
+        g_string_append_len(c->annotations, text, len);
+}
+
+typedef struct {
+    gint64 video;
+    const char *annotator;
+} ElanExport;
+
+static gboolean export_elan(MimicaStore *store, FILE *out, gpointer data, GError **error)
+{
+    ElanExport *e = data;
+    return mimica_store_export_elan(store, e->video, e->annotator, out, error);
+}
+
+static void test_elan(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store = new_project(f, "p.mimica");
+    const char *who = "<Ann & \"Bo\">";
+    /* AU12: 0-9 present, then 5-14 absent (wins where they overlap); AU1: 50-52 E; on video 2
+     * (29.97 fps) AU4 30-59 C; an undone label does not appear. */
+    g_assert_cmpint(mimica_store_label_set(store, 1, 0, 9, 12, MIMICA_LABEL_PRESENT, who, &error),
+                    >, 0);
+    g_assert_cmpint(mimica_store_label_set(store, 1, 5, 14, 12, MIMICA_LABEL_ABSENT, who, &error),
+                    >, 0);
+    g_assert_cmpint(mimica_store_label_set(store, 1, 50, 52, 1, MIMICA_LABEL_E, who, &error), >, 0);
+    g_assert_cmpint(mimica_store_label_set(store, 1, 60, 70, 2, MIMICA_LABEL_A, who, &error), >, 0);
+    g_assert_cmpint(mimica_store_label_undo(store, who, NULL, &error), >, 0);
+    g_assert_cmpint(mimica_store_label_set(store, 2, 30, 59, 4, MIMICA_LABEL_C, who, &error), >, 0);
+    g_assert_no_error(error);
+
+    const struct {
+        gint64 video;
+        const char *want;
+    } cases[] = {
+        {1, "AU01:2000-2120=E;AU12:0-200=present;AU12:200-600=absent;"},
+        {2, "AU04:1001-2002=C;"},
+    };
+    for (unsigned k = 0; k < G_N_ELEMENTS(cases); k++) {
+        ElanExport e = {cases[k].video, NULL};
+        g_autofree char *eaf = export_text(f, store, export_elan, &e, &error);
+        g_assert_no_error(error);
+        EafCheck c = {g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
+                      g_ptr_array_new_with_free_func(g_free), g_string_new(NULL)};
+        c.last_time = -1;
+        GMarkupParser parser = {eaf_start, eaf_end, eaf_text, NULL, NULL};
+        GMarkupParseContext *ctx = g_markup_parse_context_new(&parser, 0, &c, NULL);
+        gboolean ok = g_markup_parse_context_parse(ctx, eaf, -1, &error) &&
+                      g_markup_parse_context_end_parse(ctx, &error);
+        g_assert_no_error(error);
+        g_assert_true(ok);
+        g_assert_cmpstr(c.root, ==, "ANNOTATION_DOCUMENT");
+        g_assert_nonnull(strstr(eaf, "TIME_UNITS=\"milliseconds\""));
+        g_assert_nonnull(strstr(eaf, "ANNOTATOR=\"&lt;Ann &amp; &quot;Bo&quot;&gt;\""));
+        g_test_message("video %lld: %zu bytes, %u time slots, %u tiers: %s",
+                       (long long)cases[k].video, strlen(eaf), g_hash_table_size(c.slots),
+                       c.tiers->len, c.annotations->str);
+        g_assert_cmpstr(c.annotations->str, ==, cases[k].want);
+        g_markup_parse_context_free(ctx);
+        g_hash_table_destroy(c.slots);
+        g_ptr_array_unref(c.tiers);
+        g_string_free(c.annotations, TRUE);
+        g_free(c.tier);
+        g_free(c.root);
+    }
+    /* Two annotators: one must be chosen. */
+    g_assert_cmpint(mimica_store_label_set(store, 1, 0, 0, 1, MIMICA_LABEL_A, "other", &error), >,
+                    0);
+    ElanExport e = {1, NULL};
+    g_autofree char *none = export_text(f, store, export_elan, &e, &error);
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_INVALID);
+    g_test_message("two annotators: %s", error->message);
+    g_clear_error(&error);
+    e.annotator = "other";
+    g_autofree char *one = export_text(f, store, export_elan, &e, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(strstr(one, "TIER_ID=\"AU01\""));
+    g_assert_null(strstr(one, "TIER_ID=\"AU12\""));
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+#define ADD(name, fn) g_test_add("/csv/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+    ADD("labels-round-trip", test_labels_round_trip);
+    ADD("labels-comma-space", test_labels_comma_space);
+    ADD("labels-bad", test_labels_bad);
+    ADD("openface-comma-space", test_openface_comma_space);
+    ADD("openface-comma", test_openface_comma);
+    ADD("openface-bad", test_openface_bad);
+    ADD("elan", test_elan);
+    return g_test_run();
+}
