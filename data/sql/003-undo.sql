@@ -35,7 +35,9 @@ FROM label_events ORDER BY id;
 DROP TABLE label_events;
 ALTER TABLE label_events_new RENAME TO label_events;
 
-CREATE INDEX label_events_video ON label_events(video_id, au, annotator_id);
+-- (frame_start, frame_end) serve labels_current's "covered by a later event" test
+CREATE INDEX label_events_video ON label_events(video_id, au, annotator_id, frame_start,
+                                               frame_end);
 CREATE INDEX label_events_annotator ON label_events(annotator_id, kind);
 CREATE INDEX label_events_target ON label_events(target) WHERE target IS NOT NULL;
 -- A chain of undo/redo over one event is linear: nothing is undone or redone twice.
