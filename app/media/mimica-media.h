@@ -35,23 +35,23 @@ GQuark mimica_media_error_quark(void);
 /* The facts about one video. All fields are filled by mimica_media_probe(); the decoder's copy
  * (mimica_decoder_get_info) leaves sha256 NULL. */
 typedef struct {
-    char *path;          /* as given */
-    char *container;     /* FFmpeg demuxer name ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm",
-                            "avi", ...) or "image-folder" */
-    char *codec;         /* decoder name ("h264", "mpeg4", ...; for folders the first image's) */
-    char *sha256;        /* lowercase hex SHA-256 of the file's bytes; for a folder, of each
-                            image's name and bytes in frame order; NULL unless probed */
-    gint64 n_frames;     /* frames in the index (the frames that can be delivered) */
-    double duration_s;   /* first frame's pts to the last frame's end, in seconds */
-    int fps_num;         /* average frame rate fps_num/fps_den (n_frames / duration) */
+    char *path;        /* as given */
+    char *container;   /* FFmpeg demuxer name ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm",
+                          "avi", ...) or "image-folder" */
+    char *codec;       /* decoder name ("h264", "mpeg4", ...; for folders the first image's) */
+    char *sha256;      /* lowercase hex SHA-256 of the file's bytes; for a folder, of each
+                          image's name and bytes in frame order; NULL unless probed */
+    gint64 n_frames;   /* frames in the index (the frames that can be delivered) */
+    double duration_s; /* first frame's pts to the last frame's end, in seconds */
+    int fps_num;       /* average frame rate fps_num/fps_den (n_frames / duration) */
     int fps_den;
     gboolean variable_frame_rate; /* frame durations differ by more than timestamp rounding */
     int width;                    /* displayed size: after rotation, what MimicaFrame holds */
     int height;
     int coded_width; /* size as stored in the stream (before rotation) */
     int coded_height;
-    int rotation;    /* degrees clockwise (0, 90, 180, 270) applied to the decoded picture, from
-                        the display matrix; the RGB frames are already rotated */
+    int rotation;      /* degrees clockwise (0, 90, 180, 270) applied to the decoded picture, from
+                          the display matrix; the RGB frames are already rotated */
     int time_base_num; /* unit of the pts values (stream time base); folders: 1/fps */
     int time_base_den;
     gint64 start_pts;   /* pts of frame 0 */
@@ -82,7 +82,7 @@ typedef struct {
     double time_s; /* (pts - info->start_pts) * time_base: seconds since frame 0 */
     int width;
     int height;
-    int stride; /* bytes per row, >= 3 * width */
+    int stride;   /* bytes per row, >= 3 * width */
     guint8 *data; /* height rows of stride bytes, R G B per pixel */
 } MimicaFrame;
 
