@@ -368,7 +368,7 @@ out:
 
 /* Float blobs (little-endian float32) -------------------------------------------------------- */
 
-static void floats_to_le(const float *src, guint32 *dst, size_t n)
+void _mimica_store_floats_to_le(const float *src, guint32 *dst, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         guint32 u;
@@ -378,7 +378,7 @@ static void floats_to_le(const float *src, guint32 *dst, size_t n)
 }
 
 /* Reads N floats from a blob; FALSE if the blob has another size. */
-static gboolean floats_from_blob(const void *blob, int bytes, float *dst, size_t n)
+gboolean _mimica_store_floats_from_blob(const void *blob, int bytes, float *dst, size_t n)
 {
     if (!blob || bytes != (int)(n * 4))
         return FALSE;
@@ -393,7 +393,7 @@ static gboolean floats_from_blob(const void *blob, int bytes, float *dst, size_t
 }
 
 /* "1,2,4" -> {1,2,4}; FALSE on anything else. */
-static gboolean parse_au_list(const char *text, int *aus, int *n_aus)
+gboolean _mimica_store_parse_au_list(const char *text, int *aus, int *n_aus)
 {
     *n_aus = 0;
     g_auto(GStrv) parts = g_strsplit(text, ",", -1);
@@ -638,13 +638,13 @@ gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, con
         sqlite3_bind_double(ins, 5, isnan(conf) ? 0.0 : conf);
         sqlite3_bind_int64(ins, 6, success);
         if (c->have_landmarks) {
-            floats_to_le(lm, lm_le, 2 * N_LANDMARKS);
+            _mimica_store_floats_to_le(lm, lm_le, 2 * N_LANDMARKS);
             sqlite3_bind_blob(ins, 7, lm_le, sizeof lm_le, SQLITE_STATIC);
         }
-        floats_to_le(prob, prob_le, c->n_aus);
+        _mimica_store_floats_to_le(prob, prob_le, c->n_aus);
         sqlite3_bind_blob(ins, 8, prob_le, 4 * c->n_aus, SQLITE_STATIC);
         if (c->have_r) {
-            floats_to_le(inten, inten_le, c->n_aus);
+            _mimica_store_floats_to_le(inten, inten_le, c->n_aus);
             sqlite3_bind_blob(ins, 9, inten_le, 4 * c->n_aus, SQLITE_STATIC);
         }
         rc = sqlite3_step(ins);
@@ -736,7 +736,8 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
     rc = sqlite3_step(st);
     int aus[MAX_AUS], n_aus = 0;
     gboolean aus_ok =
-        rc == SQLITE_ROW && parse_au_list((const char *)sqlite3_column_text(st, 0), aus, &n_aus);
+        rc == SQLITE_ROW &&
+        _mimica_store_parse_au_list((const char *)sqlite3_column_text(st, 0), aus, &n_aus);
     sqlite3_reset(st);
     if (rc == SQLITE_DONE) {
         g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOT_FOUND, "%s: no model %lld",
@@ -772,12 +773,12 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
     gboolean has_r[MAX_AUS] = {0}, has_c[MAX_AUS] = {0}, ok = TRUE;
     float prob[MAX_AUS], inten[MAX_AUS], lm[2 * N_LANDMARKS];
     while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
-        if (floats_from_blob(sqlite3_column_blob(rows, 6), sqlite3_column_bytes(rows, 6), prob,
-                             n_aus))
+        if (_mimica_store_floats_from_blob(sqlite3_column_blob(rows, 6),
+                                           sqlite3_column_bytes(rows, 6), prob, n_aus))
             for (int a = 0; a < n_aus; a++)
                 has_c[a] |= !isnan(prob[a]);
-        if (floats_from_blob(sqlite3_column_blob(rows, 7), sqlite3_column_bytes(rows, 7), inten,
-                             n_aus))
+        if (_mimica_store_floats_from_blob(sqlite3_column_blob(rows, 7),
+                                           sqlite3_column_bytes(rows, 7), inten, n_aus))
             for (int a = 0; a < n_aus; a++)
                 has_r[a] |= !isnan(inten[a]);
     }
@@ -812,15 +813,15 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
         fprintf(out, "%lld, %lld, %.3f, %.2f, %d", (long long)sqlite3_column_int64(rows, 0) + 1,
                 (long long)sqlite3_column_int64(rows, 1), sqlite3_column_double(rows, 2),
                 sqlite3_column_double(rows, 3), sqlite3_column_int(rows, 4));
-        if (!floats_from_blob(sqlite3_column_blob(rows, 5), sqlite3_column_bytes(rows, 5), lm,
-                              2 * N_LANDMARKS))
+        if (!_mimica_store_floats_from_blob(sqlite3_column_blob(rows, 5),
+                                            sqlite3_column_bytes(rows, 5), lm, 2 * N_LANDMARKS))
             memset(lm, 0, sizeof lm); /* OpenFace writes zeros where tracking failed */
         for (int i = 0; i < 2 * N_LANDMARKS; i++)
             fprintf(out, ", %.1f", lm[i]);
-        gboolean have_p = floats_from_blob(sqlite3_column_blob(rows, 6),
-                                           sqlite3_column_bytes(rows, 6), prob, n_aus);
-        gboolean have_i = floats_from_blob(sqlite3_column_blob(rows, 7),
-                                           sqlite3_column_bytes(rows, 7), inten, n_aus);
+        gboolean have_p = _mimica_store_floats_from_blob(
+            sqlite3_column_blob(rows, 6), sqlite3_column_bytes(rows, 6), prob, n_aus);
+        gboolean have_i = _mimica_store_floats_from_blob(
+            sqlite3_column_blob(rows, 7), sqlite3_column_bytes(rows, 7), inten, n_aus);
         for (int k = 0; k < n_aus; k++) {
             int a = order[k][1];
             if (!has_r[a])

@@ -32,3 +32,10 @@ gint64 _mimica_store_annotator_id(MimicaStore *store, const char *name, gboolean
 /* Checks a name, AU, frame range for a new event against the video (ERROR INVALID). */
 gboolean _mimica_store_check_label(MimicaStore *store, gint64 video_id, gint64 frame_start,
                                    gint64 frame_end, int au, const char *annotator, GError **error);
+
+/* Little-endian float32 blobs (landmarks, AU values). */
+void _mimica_store_floats_to_le(const float *src, guint32 *dst, size_t n);
+/* Reads N floats; FALSE if the blob is absent or of another size. */
+gboolean _mimica_store_floats_from_blob(const void *blob, int bytes, float *dst, size_t n);
+/* "1,2,4" -> {1,2,4} (at most MIMICA_MAX_AUS numbers in 1..99); FALSE on anything else. */
+gboolean _mimica_store_parse_au_list(const char *text, int *aus, int *n_aus);

@@ -136,6 +136,50 @@ typedef struct {
 } MimicaStoreInfo;
 gboolean mimica_store_get_info(MimicaStore *store, MimicaStoreInfo *out, GError **error);
 
+/* Models, predictions, training runs (mimica-store-results.c) ------------------------------- */
+
+#define MIMICA_N_LANDMARKS 68
+#define MIMICA_MAX_AUS     99
+
+/* Registers a model file; AUS are its outputs in order; METRICS is JSON (NULL = {}); PARENT 0
+ * for none. Returns the id or 0. */
+gint64 mimica_store_add_model(MimicaStore *store, const char *file, const char *name,
+                              gint64 parent_id, const int *aus, int n_aus, const char *metrics_json,
+                              GError **error);
+
+/* One face in one frame, as the analysis computes it. */
+typedef struct {
+    gint64 frame;     /* 0-based frame index */
+    double timestamp; /* seconds since frame 0 */
+    float confidence;
+    gboolean success;
+    gboolean has_box;
+    float box[4]; /* x, y, w, h in pixels */
+    gboolean has_landmarks;
+    float landmarks[2 * MIMICA_N_LANDMARKS]; /* x_0..x_67 then y_0..y_67 */
+    int n_aus;                               /* = the model's AU count */
+    float au_prob[MIMICA_MAX_AUS];           /* NaN where unknown */
+    gboolean has_intensity;
+    float au_intensity[MIMICA_MAX_AUS];
+} MimicaPrediction;
+
+/* Stores N rows for face TRACK of the video under MODEL in one transaction; a row already there
+ * (same face, model, frame) is replaced: re-analysis overwrites. */
+gboolean mimica_store_put_predictions(MimicaStore *store, gint64 video_id, int track,
+                                      gint64 model_id, const MimicaPrediction *rows, gsize n,
+                                      GError **error);
+/* Reads one row; FALSE with NOT_FOUND if absent. */
+gboolean mimica_store_get_prediction(MimicaStore *store, gint64 video_id, int track,
+                                     gint64 model_id, gint64 frame, MimicaPrediction *out,
+                                     GError **error);
+
+/* A training run: created 'queued' with its parameters (JSON); then its status ('running',
+ * 'done', 'failed', 'cancelled'), the model it produced (0 = unchanged) and log lines. */
+gint64 mimica_store_training_run_new(MimicaStore *store, gint64 model_in,
+                                     const char *parameters_json, GError **error);
+gboolean mimica_store_training_run_update(MimicaStore *store, gint64 run_id, const char *status,
+                                          gint64 model_out, const char *log_append, GError **error);
+
 /* Import and export (mimica-store-io.c) ----------------------------------------------------- */
 
 /* Labels CSV, header `video,frame_start,frame_end,au,value,annotator,time,event`; time is ISO

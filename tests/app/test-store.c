@@ -3,6 +3,7 @@
  * redo over the append-only label events. */
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -605,6 +606,109 @@ static void test_disk_full(Fixture *f, gconstpointer data)
     g_assert_no_error(error);
 }
 
+/* Models, predictions, training runs -------------------------------------------------------- */
+
+static void test_results(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store = mimica_store_create(f->path, &error);
+    gint64 v = add_video(store, "aaaa", 100);
+    const int aus[] = {12, 1, 2, 4, 6}; /* model order, not sorted */
+    g_assert_cmpint(mimica_store_add_model(store, "m.safetensors", "m", 0, aus, 5, "{bad", &error),
+                    ==, 0);
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_INVALID);
+    g_clear_error(&error);
+    gint64 m =
+        mimica_store_add_model(store, "m.safetensors", "base", 0, aus, 5, "{\"f1\": 0.5}", &error);
+    g_assert_no_error(error);
+    gint64 child =
+        mimica_store_add_model(store, "m2.safetensors", "tuned", m, aus, 5, NULL, &error);
+    g_assert_cmpint(child, >, m);
+
+    GRand *rand = g_rand_new_with_seed(99);
+    MimicaPrediction *rows = g_new0(MimicaPrediction, 10);
+    for (int i = 0; i < 10; i++) {
+        MimicaPrediction *p = &rows[i];
+        p->frame = i;
+        p->timestamp = i * 0.04;
+        p->confidence = (float)g_rand_double(rand);
+        p->success = TRUE;
+        p->has_box = i % 2;
+        for (int k = 0; k < 4; k++)
+            p->box[k] = (float)g_rand_double_range(rand, 0, 500);
+        p->has_landmarks = TRUE;
+        for (int k = 0; k < 136; k++)
+            p->landmarks[k] = (float)g_rand_double_range(rand, 0, 640);
+        p->n_aus = 5;
+        for (int k = 0; k < 5; k++)
+            p->au_prob[k] = (float)g_rand_double(rand);
+    }
+    g_rand_free(rand);
+    g_assert_true(mimica_store_put_predictions(store, v, 0, m, rows, 10, &error));
+    g_assert_no_error(error);
+    /* Re-analysis replaces rows; a bad row rolls the whole batch back. */
+    rows[3].au_prob[0] = 0.25f;
+    g_assert_true(mimica_store_put_predictions(store, v, 0, m, rows + 3, 1, &error));
+    rows[9].n_aus = 4;
+    float orig = rows[2].au_prob[0];
+    rows[2].au_prob[0] = 0.75f;
+    g_assert_false(mimica_store_put_predictions(store, v, 0, m, rows, 10, &error));
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_INVALID);
+    g_test_message("bad batch: %s", error->message);
+    g_clear_error(&error);
+    rows[9].n_aus = 5;
+    rows[2].au_prob[0] = orig;
+    g_assert_false(mimica_store_put_predictions(store, v, 0, 77, rows, 1, &error));
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+    g_assert_cmpint(sql_int(store, "SELECT count(*) FROM predictions"), ==, 10);
+
+    double max_diff = 0;
+    for (int i = 0; i < 10; i++) {
+        MimicaPrediction got;
+        g_assert_true(mimica_store_get_prediction(store, v, 0, m, i, &got, &error));
+        g_assert_no_error(error);
+        g_assert_cmpint(got.has_box, ==, rows[i].has_box);
+        g_assert_true(got.has_landmarks);
+        g_assert_false(got.has_intensity);
+        g_assert_cmpint(got.n_aus, ==, 5);
+        for (int k = 0; k < 136; k++)
+            max_diff = fmax(max_diff, fabs(got.landmarks[k] - rows[i].landmarks[k]));
+        for (int k = 0; k < 5; k++)
+            max_diff = fmax(max_diff, fabs(got.au_prob[k] - rows[i].au_prob[k]));
+        max_diff = fmax(max_diff, fabs(got.confidence - rows[i].confidence));
+    }
+    MimicaPrediction got;
+    g_assert_true(mimica_store_get_prediction(store, v, 0, m, 2, &got, &error));
+    g_assert_cmpfloat(got.au_prob[0], !=, 0.75f); /* the failed batch left nothing */
+    g_assert_false(mimica_store_get_prediction(store, v, 0, m, 10, &got, &error));
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+    g_assert_cmpint(sql_int(store, "SELECT first_frame * 1000 + last_frame FROM faces"), ==, 9);
+    g_test_message("10 predictions x (136 landmarks + 5 AUs) read back: max |diff| %g (tol 0)",
+                   max_diff);
+    g_assert_cmpfloat(max_diff, ==, 0.0);
+    g_free(rows);
+
+    gint64 run = mimica_store_training_run_new(store, m, "{\"steps\": 100}", &error);
+    g_assert_no_error(error);
+    g_assert_true(mimica_store_training_run_update(store, run, "running", 0, "step 1\n", &error));
+    g_assert_true(
+        mimica_store_training_run_update(store, run, "done", child, "step 100\n", &error));
+    g_assert_no_error(error);
+    g_autofree char *row = sql_text(store, "SELECT status || '|' || model_out || '|' || log ||"
+                                           " (started IS NOT NULL) || (finished IS NOT NULL)"
+                                           " FROM training_runs");
+    g_assert_cmpstr(row, ==, "done|2|step 1\nstep 100\n11");
+    g_assert_false(mimica_store_training_run_update(store, run, "exploded", 0, NULL, &error));
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_INVALID);
+    g_clear_error(&error);
+    g_assert_false(mimica_store_training_run_update(store, 99, "done", 0, NULL, &error));
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+    g_assert_true(mimica_store_check(store, &error));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -619,5 +723,6 @@ int main(int argc, char **argv)
     ADD("undo-random", test_undo_random);
     ADD("locked", test_locked);
     ADD("disk-full", test_disk_full);
+    ADD("results", test_results);
     return g_test_run();
 }
