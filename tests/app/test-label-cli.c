@@ -293,10 +293,85 @@ static void test_locked(Fixture *f, gconstpointer data)
     run_clear(&r);
 }
 
+/* Writes an image folder of N_FRAMES tiny PPM frames, SHADE making its content unique. */
+static char *make_frames(Fixture *f, const char *name, int n_frames, int shade)
+{
+    char *dir = g_build_filename(f->dir, name, NULL);
+    g_assert_cmpint(g_mkdir(dir, 0755), ==, 0);
+    for (int i = 0; i < n_frames; i++) {
+        g_autofree char *file = g_strdup_printf("%s/frame%03d.ppm", dir, i);
+        GString *img = g_string_new("P6\n8 6\n255\n");
+        for (int p = 0; p < 8 * 6 * 3; p++)
+            g_string_append_c(img, (char)((shade + i * 10 + p) & 0xff));
+        g_assert_true(g_file_set_contents(file, img->str, img->len, NULL));
+        g_string_free(img, TRUE);
+    }
+    return dir;
+}
+
+static void remove_tree(const char *dir)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *p = g_build_filename(dir, name, NULL);
+        g_remove(p);
+    }
+    if (d)
+        g_dir_close(d);
+    g_rmdir(dir);
+}
+
+static void test_project_add(Fixture *f, gconstpointer data)
+{
+    if (!have_cli(f))
+        return;
+    g_autofree char *a = make_frames(f, "clip-a", 5, 0);
+    g_autofree char *b = make_frames(f, "clip-b", 3, 100);
+    g_autofree char *c = make_frames(f, "clip-c", 2, 200);
+    g_autofree char *missing = g_build_filename(f->dir, "missing.mp4", NULL);
+    Run r = cli(f, NULL, "project", "new", f->path, NULL);
+    run_clear(&r);
+    r = cli(f, NULL, "project", "add", f->path, a, b, NULL);
+    EXPECT(r, 0, out, "");
+    g_assert_cmpstr(r.out, ==, "1\n2\n");
+    run_clear(&r);
+    /* A video that cannot be read: nothing is added, not even the good one before it. */
+    r = cli(f, NULL, "project", "add", f->path, c, missing, NULL);
+    EXPECT(r, 1, err, "missing.mp4");
+    g_assert_cmpstr(r.out, ==, "");
+    g_test_message("missing video: %s", r.err);
+    run_clear(&r);
+    r = cli(f, NULL, "project", "add", f->path, a, NULL);
+    EXPECT(r, 1, err, "already in the project as video 1");
+    run_clear(&r);
+    r = cli(f, NULL, "project", "info", f->path, NULL);
+    EXPECT(r, 0, out, "videos: 2\n");
+    EXPECT(r, 0, out, "8x6  rotation 0");
+    EXPECT(r, 0, out, "5 frames");
+    EXPECT(r, 0, out, "3 frames");
+    g_test_message("project info:\n%s", r.out);
+    run_clear(&r);
+    /* Labels are checked against the probed frame count. */
+    r = cli(f, NULL, "label", "set", f->path, "--video", "2", "--frames", "2-3", "--au", "1",
+            "--value", "A", NULL);
+    EXPECT(r, 1, err, "outside video 2 (frames 0-2)");
+    run_clear(&r);
+    r = cli(f, NULL, "label", "set", f->path, "--video", "2", "--frames", "0-2", "--au", "1",
+            "--value", "A", NULL);
+    EXPECT(r, 0, out, "1\n");
+    run_clear(&r);
+    remove_tree(a);
+    remove_tree(b);
+    remove_tree(c);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add("/label-cli/project", Fixture, NULL, fixture_setup, test_project, fixture_teardown);
+    g_test_add("/label-cli/project-add", Fixture, NULL, fixture_setup, test_project_add,
+               fixture_teardown);
     g_test_add("/label-cli/label", Fixture, NULL, fixture_setup, test_label, fixture_teardown);
     g_test_add("/label-cli/locked", Fixture, NULL, fixture_setup, test_locked, fixture_teardown);
     return g_test_run();
