@@ -1,4 +1,5 @@
 /* cmd-label.c: `mimica-cli label set|undo|redo|export|import FILE ...`, AU labels. */
+#include <errno.h>
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,6 +55,17 @@ static MimicaStore *open_project(const char *action, const char *path)
     if (timeout && g_ascii_string_to_unsigned(timeout, 10, 0, 3600000, &ms, NULL))
         mimica_store_set_busy_timeout(store, (int)ms);
     return store;
+}
+
+/* Prints an event id on stdout; the event is already on disk, so a failure here says so. */
+static int print_id(const char *action, gint64 id)
+{
+    printf("%lld\n", (long long)id);
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    fprintf(stderr, "mimica-cli label %s: event %lld is saved, but printing its id failed: %s\n",
+            action, (long long)id, g_strerror(errno));
+    return 1;
 }
 
 static const char *default_annotator(void)
@@ -134,8 +146,7 @@ static int label_set(int argc, char **argv)
     if (!id)
         return fail("set", error);
     /* The commit above was synced (synchronous=FULL): the id is printed only now. */
-    printf("%lld\n", (long long)id);
-    return fflush(stdout) == 0 ? 0 : 1;
+    return print_id("set", id);
 }
 
 static int label_undo_redo(int argc, char **argv, gboolean redo)
@@ -155,8 +166,7 @@ static int label_undo_redo(int argc, char **argv, gboolean redo)
                      : mimica_store_label_undo(store, annotator, &affected, &error);
     if (!id)
         return fail(action, error);
-    printf("%lld\n", (long long)id);
-    return fflush(stdout) == 0 ? 0 : 1;
+    return print_id(action, id);
 }
 
 static int label_export(int argc, char **argv)

@@ -1,4 +1,5 @@
 /* cmd-project.c: `mimica-cli project new|add|info FILE ...`, the project file itself. */
+#include <errno.h>
 #include <glib.h>
 #include <math.h>
 #include <stdio.h>
@@ -116,7 +117,13 @@ static int project_add(const char *path, int n_videos, char **videos)
             break;
         }
         printf("%lld\n", (long long)id);
-        fflush(stdout);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr,
+                    "mimica-cli project add: video %lld is added, but printing its id "
+                    "failed: %s\n",
+                    (long long)id, g_strerror(errno));
+            status = 1;
+        }
     }
     for (int i = 0; i < n_videos; i++)
         mimica_video_facts_clear(&facts[i]);
