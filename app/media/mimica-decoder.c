@@ -29,7 +29,8 @@ struct _MimicaDecoder {
     MimicaDecoderOptions opts;
     FrameEntry *frames; /* (n_frames) sorted by pts */
     gint64 n_frames;
-    double tb; /* seconds per pts unit */
+    double tb;    /* seconds per pts unit */
+    double slack; /* pts units of rounding frame_at_time allows */
 
     /* container */
     AVFormatContext *fmt;
@@ -301,12 +302,25 @@ static gboolean open_input(MimicaDecoder *dec, GError **error)
                                 "cannot read the streams");
         return FALSE;
     }
+    if (dec->fmt->nb_streams == 0) {
+        _mimica_media_set_error(error, MIMICA_MEDIA_ERROR_CORRUPT, dec->info.path, 0,
+                                "holds no streams: not a media file, or its index is missing "
+                                "(an mp4 or mov file cut short)");
+        return FALSE;
+    }
     ret = av_find_best_stream(dec->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
     if (ret >= 0 && (dec->fmt->streams[ret]->disposition & AV_DISPOSITION_ATTACHED_PIC))
         ret = AVERROR_STREAM_NOT_FOUND;
     if (ret < 0) {
-        _mimica_media_set_error(error, MIMICA_MEDIA_ERROR_NO_VIDEO, dec->info.path, 0,
-                                "has no video stream");
+        /* a file with audio but no picture is a media file without video; one with neither is
+         * not what it claims (e.g. an mp4 cut before its index, parsed as stray boxes) */
+        gboolean audio = av_find_best_stream(dec->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0) >= 0;
+        _mimica_media_set_error(error,
+                                audio ? MIMICA_MEDIA_ERROR_NO_VIDEO : MIMICA_MEDIA_ERROR_CORRUPT,
+                                dec->info.path, 0,
+                                audio ? "has no video stream"
+                                      : "holds no audio or video stream: not a media file, or "
+                                        "its index is missing (an mp4 or mov file cut short)");
         return FALSE;
     }
     dec->stream_index = ret;
@@ -319,13 +333,15 @@ static gboolean open_input(MimicaDecoder *dec, GError **error)
 /* Back to the first packet: a seek, or reopening the file where the demuxer cannot seek. */
 static gboolean rewind_input(MimicaDecoder *dec, GError **error)
 {
-    int ret = avformat_seek_file(dec->fmt, dec->stream_index, INT64_MIN, INT64_MIN, INT64_MIN,
-                                 AVSEEK_FLAG_BACKWARD);
-    if (ret < 0 && dec->n_frames > 0) {
+    int ret = -1;
+    if (dec->n_frames > 0) {
         gint64 ts = dec->frames[0].pts;
-        if (dec->frames[0].dts != AV_NOPTS_VALUE && dec->frames[0].dts < ts)
-            ts = dec->frames[0].dts;
+        for (gint64 i = 0; i < dec->n_frames && i < 64; i++)
+            if (dec->frames[i].dts != AV_NOPTS_VALUE && dec->frames[i].dts < ts)
+                ts = dec->frames[i].dts;
         ret = av_seek_frame(dec->fmt, dec->stream_index, ts, AVSEEK_FLAG_BACKWARD);
+        if (ret < 0)
+            ret = avformat_seek_file(dec->fmt, dec->stream_index, INT64_MIN, ts, ts, 0);
     }
     if (ret < 0) {
         g_debug("%s: cannot seek to the start, reopening", dec->info.path);
@@ -463,6 +479,7 @@ static gboolean build_index(MimicaDecoder *dec, GCancellable *cancellable, GErro
     info->fps_num = fr.num;
     info->fps_den = fr.den > 0 ? fr.den : 1;
     info->start_pts = dec->frames[0].pts;
+    dec->slack = MIN(0.5, 0.25 * (mean > 0 ? mean : last));
 
     /* truncation: a read error, a cut packet, or fewer frames than the container promises */
     gint64 promised = st->nb_frames;
@@ -475,6 +492,24 @@ static gboolean build_index(MimicaDecoder *dec, GCancellable *cancellable, GErro
         short_duration = stated > info->duration_s + 1.5 * frame_s + 0.001;
     }
     info->truncated = dec->read_error != 0 || corrupt_packet || short_count || short_duration;
+    if (info->truncated && !need_decode) {
+        /* The cut removed a tail in decode order. A lost frame has pts >= its dts > the last
+         * dts read, so frames up to that dts keep their index; later ones (reordered B-frames'
+         * neighbours) might follow a lost frame and would be misnumbered: they are dropped. */
+        gint64 max_dts = AV_NOPTS_VALUE;
+        for (gint64 i = 0; i < n; i++)
+            if (dec->frames[i].dts != AV_NOPTS_VALUE &&
+                (max_dts == AV_NOPTS_VALUE || dec->frames[i].dts > max_dts))
+                max_dts = dec->frames[i].dts;
+        gint64 keep = n;
+        while (max_dts != AV_NOPTS_VALUE && keep > 1 && dec->frames[keep - 1].pts > max_dts)
+            keep--;
+        if (keep < n)
+            g_debug("%s: truncated: the last %" G_GINT64_FORMAT " frames may follow a lost one, "
+                    "left out of the index",
+                    dec->info.path, n - keep);
+        dec->n_frames = keep;
+    }
     if (info->truncated)
         g_debug("%s: truncated (read error %d, cut packet %d, %" G_GINT64_FORMAT
                 " of %" G_GINT64_FORMAT " frames, short duration %d)",
@@ -547,6 +582,8 @@ static MimicaFrame *container_next(MimicaDecoder *dec, GError **error)
             gint64 ts = frame_timestamp(dec->frame);
             gint64 idx = ts == AV_NOPTS_VALUE ? -1 : lookup_pts(dec, ts, dec->next_index);
             if (idx < 0 || (dec->frame->flags & AV_FRAME_FLAG_DISCARD)) {
+                g_debug("%s: dropping a frame with pts %" G_GINT64_FORMAT " (%s)", dec->info.path,
+                        ts, idx < 0 ? "not in the index" : "discarded by the container");
                 av_frame_unref(dec->frame);
                 continue;
             }
@@ -721,6 +758,7 @@ static gboolean open_folder(MimicaDecoder *dec, GError **error)
     info->time_base_num = den;
     info->time_base_den = num;
     dec->tb = (double)den / num;
+    dec->slack = 0.25;
     info->duration_s = (double)dec->n_frames * dec->tb;
     info->start_pts = 0;
     return TRUE;
@@ -833,8 +871,10 @@ gint64 mimica_decoder_frame_at_time(MimicaDecoder *dec, double t)
         return -1;
     if (!(t > 0))
         return 0;
-    /* last frame whose start time <= t (a quarter tick of slack for rounding) */
-    double target = t / dec->tb + (double)dec->info.start_pts + 0.25;
+    /* last frame whose start time <= t, with half a tick of slack (a quarter of a frame at
+     * most): containers round times to their time base (mkv: 1 ms), so frame 2 of 30 fps is
+     * stored at 67 ms, not 66.67 ms */
+    double target = t / dec->tb + (double)dec->info.start_pts + dec->slack;
     gint64 lo = 0, hi = dec->n_frames;
     while (lo < hi) {
         gint64 mid = lo + (hi - lo) / 2;
