@@ -366,6 +366,47 @@ static void test_project_add(Fixture *f, gconstpointer data)
     remove_tree(c);
 }
 
+static void test_openface_cli(Fixture *f, gconstpointer data)
+{
+    if (!have_cli(f))
+        return;
+    make_project(f);
+    g_autofree char *csv = g_build_filename(f->dir, "of.csv", NULL);
+    GString *text = g_string_new("frame, face_id, timestamp, confidence, success");
+    for (int i = 0; i < 68; i++)
+        g_string_append_printf(text, ", x_%d", i);
+    for (int i = 0; i < 68; i++)
+        g_string_append_printf(text, ", y_%d", i);
+    g_string_append(text, ", AU12_r, AU04_r, AU28_c, AU12_c, AU04_c\n");
+    for (int fr = 1; fr <= 3; fr++) {
+        g_string_append_printf(text, "%d, 0, %.3f, 0.98, 1", fr, (fr - 1) * 0.04);
+        for (int i = 0; i < 136; i++)
+            g_string_append_printf(text, ", %.1f", 10.0 + i + fr);
+        g_string_append_printf(text, ", %.2f, 0.50, 1, %d, 0\n", fr * 1.25, fr % 2);
+    }
+    g_assert_true(g_file_set_contents(csv, text->str, -1, NULL));
+    g_string_free(text, TRUE);
+    Run r = cli(f, NULL, "import", "openface", f->path, "--video", "1", csv, NULL);
+    EXPECT(r, 0, err, "3 rows as model 1");
+    g_assert_cmpstr(r.out, ==, "1\n");
+    run_clear(&r);
+    r = cli(f, NULL, "export", "openface", f->path, "--video", "1", NULL);
+    EXPECT(r, 0, out, "frame, face_id, timestamp, confidence, success, x_0, x_1");
+    /* AUs in OpenFace's order (ascending), intensities first, then presence */
+    EXPECT(r, 0, out, ", y_66, y_67, AU04_r, AU12_r, AU04_c, AU12_c, AU28_c\n");
+    EXPECT(r, 0, out, "\n2, 0, 0.040, 0.98, 1, 12.0, 13.0");
+    EXPECT(r, 0, out, ", 147.0, 0.50, 2.50, 0.00, 0.00, 1.00\n");
+    g_test_message("export: %zu bytes, last line ends '%s'", strlen(r.out),
+                   strrchr(g_strchomp(r.out), ',') - 30);
+    run_clear(&r);
+    r = cli(f, NULL, "import", "openface", f->path, csv, NULL);
+    EXPECT(r, 2, err, "--video ID");
+    run_clear(&r);
+    r = cli(f, NULL, "export", "openface", f->path, "--video", "1", "--model", "5", NULL);
+    EXPECT(r, 1, err, "no model 5");
+    run_clear(&r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -373,6 +414,8 @@ int main(int argc, char **argv)
     g_test_add("/label-cli/project-add", Fixture, NULL, fixture_setup, test_project_add,
                fixture_teardown);
     g_test_add("/label-cli/label", Fixture, NULL, fixture_setup, test_label, fixture_teardown);
+    g_test_add("/label-cli/openface", Fixture, NULL, fixture_setup, test_openface_cli,
+               fixture_teardown);
     g_test_add("/label-cli/locked", Fixture, NULL, fixture_setup, test_locked, fixture_teardown);
     return g_test_run();
 }

@@ -709,6 +709,70 @@ static void test_results(Fixture *f, gconstpointer data)
     g_assert_true(mimica_store_check(store, &error));
 }
 
+/* One connection per thread: writers in several threads, each with its own store, all succeed
+ * (they wait for each other's write lock within the busy timeout). */
+typedef struct {
+    const char *path;
+    int n, index;
+    gint64 first_id, last_id;
+    int failures;
+} ThreadJob;
+
+static gpointer writer_thread(gpointer data)
+{
+    ThreadJob *job = data;
+    GError *error = NULL;
+    MimicaStore *store = mimica_store_open(job->path, &error);
+    if (!store) {
+        job->failures = job->n;
+        g_clear_error(&error);
+        return NULL;
+    }
+    g_autofree char *who = g_strdup_printf("thread-%d", job->index);
+    for (int i = 0; i < job->n; i++) {
+        gint64 id = mimica_store_label_set(store, 1, i, i, 1 + job->index, MIMICA_LABEL_PRESENT,
+                                           who, &error);
+        if (!id) {
+            job->failures++;
+            g_clear_error(&error);
+        }
+        if (!job->first_id)
+            job->first_id = id;
+        job->last_id = id;
+    }
+    mimica_store_free(store);
+    return NULL;
+}
+
+static void test_threads(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store = mimica_store_create(f->path, &error);
+    add_video(store, "aaaa", 1000);
+    enum { N_THREADS = 4, N_LABELS = 100 };
+    ThreadJob jobs[N_THREADS];
+    GThread *threads[N_THREADS];
+    gint64 t0 = g_get_monotonic_time();
+    for (int t = 0; t < N_THREADS; t++) {
+        jobs[t] = (ThreadJob){f->path, N_LABELS, t, 0, 0, 0};
+        threads[t] = g_thread_new("writer", writer_thread, &jobs[t]);
+    }
+    int failures = 0;
+    for (int t = 0; t < N_THREADS; t++) {
+        g_thread_join(threads[t]);
+        failures += jobs[t].failures;
+    }
+    double ms = (g_get_monotonic_time() - t0) / 1000.0;
+    gint64 n = sql_int(store, "SELECT count(*) FROM label_events");
+    gint64 n_annotators = sql_int(store, "SELECT count(*) FROM annotators");
+    g_test_message("%d threads x %d labels in %.0f ms: %lld events, %lld annotators, %d failures",
+                   N_THREADS, N_LABELS, ms, (long long)n, (long long)n_annotators, failures);
+    g_assert_cmpint(failures, ==, 0);
+    g_assert_cmpint(n, ==, N_THREADS * N_LABELS);
+    g_assert_cmpint(n_annotators, ==, N_THREADS);
+    g_assert_true(mimica_store_check(store, &error));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -724,5 +788,6 @@ int main(int argc, char **argv)
     ADD("locked", test_locked);
     ADD("disk-full", test_disk_full);
     ADD("results", test_results);
+    ADD("threads", test_threads);
     return g_test_run();
 }
