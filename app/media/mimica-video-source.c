@@ -142,7 +142,8 @@ static void run_play(MimicaDecoder *dec, Shared *s, guint serial, gint64 from, g
         gint64 index = f->index;
         if (!push_event(s, serial, MIMICA_VIDEO_EVENT_FRAME, f, NULL))
             return;
-        if (index >= to) {
+        /* the last frame of a truncated file: go on, the decoder then reports the cut */
+        if (index >= to && !(index == last && mimica_decoder_get_info(dec)->truncated)) {
             push_event(s, serial, MIMICA_VIDEO_EVENT_END, NULL, NULL);
             return;
         }
