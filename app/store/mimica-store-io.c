@@ -693,6 +693,14 @@ done:
 
 /* OpenFace CSV out --------------------------------------------------------------------------- */
 
+/* ", " and a number with '.' whatever the locale (the GUI runs in the user's). */
+static void put_number(FILE *out, const char *format, double v)
+{
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+    fputs(", ", out);
+    fputs(g_ascii_formatd(buf, sizeof buf, format, v), out);
+}
+
 static int compare_ints(gconstpointer a, gconstpointer b)
 {
     return *(const int *)a - *(const int *)b;
@@ -810,14 +818,16 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
 
     sqlite3_reset(rows);
     while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
-        fprintf(out, "%lld, %lld, %.3f, %.2f, %d", (long long)sqlite3_column_int64(rows, 0) + 1,
-                (long long)sqlite3_column_int64(rows, 1), sqlite3_column_double(rows, 2),
-                sqlite3_column_double(rows, 3), sqlite3_column_int(rows, 4));
+        fprintf(out, "%lld, %lld", (long long)sqlite3_column_int64(rows, 0) + 1,
+                (long long)sqlite3_column_int64(rows, 1));
+        put_number(out, "%.3f", sqlite3_column_double(rows, 2));
+        put_number(out, "%.2f", sqlite3_column_double(rows, 3));
+        fprintf(out, ", %d", sqlite3_column_int(rows, 4));
         if (!_mimica_store_floats_from_blob(sqlite3_column_blob(rows, 5),
                                             sqlite3_column_bytes(rows, 5), lm, 2 * N_LANDMARKS))
             memset(lm, 0, sizeof lm); /* OpenFace writes zeros where tracking failed */
         for (int i = 0; i < 2 * N_LANDMARKS; i++)
-            fprintf(out, ", %.1f", lm[i]);
+            put_number(out, "%.1f", lm[i]);
         gboolean have_p = _mimica_store_floats_from_blob(
             sqlite3_column_blob(rows, 6), sqlite3_column_bytes(rows, 6), prob, n_aus);
         gboolean have_i = _mimica_store_floats_from_blob(
@@ -827,7 +837,7 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
             if (!has_r[a])
                 continue;
             if (have_i && !isnan(inten[a]))
-                fprintf(out, ", %.2f", inten[a]);
+                put_number(out, "%.2f", inten[a]);
             else
                 fputs(", nan", out);
         }
@@ -837,7 +847,7 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
                 continue;
             /* presence: OpenFace's 0/1 as imported, or our probability thresholded at 0.5 */
             if (have_p && !isnan(prob[a]))
-                fprintf(out, ", %.2f", prob[a] >= 0.5f ? 1.0 : 0.0);
+                put_number(out, "%.2f", prob[a] >= 0.5f ? 1.0 : 0.0);
             else
                 fputs(", nan", out);
         }
