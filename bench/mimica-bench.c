@@ -4,7 +4,14 @@
 
 #include "mimica-bench.h"
 
+#ifdef MIM_BENCH_HAVE_APP
+extern const mim_bench_cmd mim_bench_decode;
+#endif
+
 static const mim_bench_cmd *const commands[] = {
+#ifdef MIM_BENCH_HAVE_APP
+    &mim_bench_decode,
+#endif
     NULL,
 };
 
