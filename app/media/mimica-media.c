@@ -150,7 +150,8 @@ char **_mimica_media_list_images(const char *dir, gint64 *n_images, GError **err
         g_array_append_val(names, nk);
     }
     g_dir_close(d);
-    qsort(names->data, names->len, sizeof(NameKey), cmp_name_key);
+    if (names->len > 1)
+        qsort(names->data, names->len, sizeof(NameKey), cmp_name_key);
     char **paths = g_new0(char *, names->len + 1);
     for (guint i = 0; i < names->len; i++) {
         NameKey *nk = &g_array_index(names, NameKey, i);
