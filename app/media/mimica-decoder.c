@@ -476,6 +476,8 @@ static gboolean build_index(MimicaDecoder *dec, GCancellable *cancellable, GErro
     } else if (info->duration_s > 0) {
         fr = av_d2q(1.0 / info->duration_s, 1000000);
     }
+    if (fr.num <= 0 && st->r_frame_rate.num > 0 && st->r_frame_rate.den > 0)
+        fr = st->r_frame_rate; /* a single frame: the rate the stream declares */
     info->fps_num = fr.num;
     info->fps_den = fr.den > 0 ? fr.den : 1;
     info->start_pts = dec->frames[0].pts;
