@@ -29,8 +29,11 @@ struct _MimicaDecoder {
     MimicaDecoderOptions opts;
     FrameEntry *frames; /* (n_frames) sorted by pts */
     gint64 n_frames;
-    double tb;    /* seconds per pts unit */
-    double slack; /* pts units of rounding frame_at_time allows */
+    double tb;                /* seconds per pts unit */
+    double slack;             /* pts units of rounding frame_at_time allows */
+    gboolean ts_from_decoder; /* packets lack pts: frames are identified by decoder timestamps */
+    gint64 last_ts;           /* the previous frame's, for ts_from_decoder */
+    gint64 frame_ticks;       /* one frame's duration in pts units (at least 1) */
 
     /* container */
     AVFormatContext *fmt;
@@ -100,9 +103,19 @@ static gint64 keyframe_at_or_before(MimicaDecoder *dec, gint64 index)
     return -1;
 }
 
-static gint64 frame_timestamp(const AVFrame *f)
+/* A decoded frame's timestamp. Streams whose packets carry pts: the frame's pts. Streams
+ * indexed by decoding (no packet pts): the decoder's best-effort guess, and for frames without
+ * any (the last ones flushed out) the previous one plus a frame duration, the same rule in the
+ * index pass and when decoding, so both agree. */
+static gint64 frame_timestamp(MimicaDecoder *dec, const AVFrame *f)
 {
-    return f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
+    if (!dec->ts_from_decoder)
+        return f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
+    gint64 ts = f->best_effort_timestamp;
+    if (ts == AV_NOPTS_VALUE && dec->last_ts != AV_NOPTS_VALUE)
+        ts = dec->last_ts + dec->frame_ticks;
+    dec->last_ts = ts;
+    return ts;
 }
 
 static int rotation_from_matrix(const int32_t *m)
@@ -351,6 +364,7 @@ static gboolean rewind_input(MimicaDecoder *dec, GError **error)
     }
     if (dec->avctx)
         avcodec_flush_buffers(dec->avctx);
+    dec->last_ts = AV_NOPTS_VALUE;
     dec->demux_eof = dec->decoder_eof = FALSE;
     dec->read_error = 0;
     return TRUE;
@@ -363,10 +377,12 @@ static gboolean index_by_decoding(MimicaDecoder *dec, GArray *entries, GCancella
     g_array_set_size(entries, 0);
     if (!rewind_input(dec, error))
         return FALSE;
+    dec->ts_from_decoder = TRUE;
+    dec->last_ts = AV_NOPTS_VALUE;
     for (;;) {
         int ret = avcodec_receive_frame(dec->avctx, dec->frame);
         if (ret == 0) {
-            gint64 ts = frame_timestamp(dec->frame);
+            gint64 ts = frame_timestamp(dec, dec->frame);
             if (ts != AV_NOPTS_VALUE) {
                 FrameEntry e = {ts, AV_NOPTS_VALUE, dec->frame->key_frame != 0};
                 g_array_append_val(entries, e);
@@ -426,6 +442,12 @@ static gboolean build_index(MimicaDecoder *dec, GCancellable *cancellable, GErro
         g_debug("%s: demuxing stopped: %s", dec->info.path, av_err2str(ret));
         dec->read_error = ret;
     }
+    AVStream *vst = dec->fmt->streams[dec->stream_index];
+    dec->frame_ticks = last_duration;
+    if (dec->frame_ticks <= 0 && vst->avg_frame_rate.num > 0 && vst->avg_frame_rate.den > 0)
+        dec->frame_ticks = av_rescale_q(1, av_inv_q(vst->avg_frame_rate), vst->time_base);
+    if (dec->frame_ticks <= 0)
+        dec->frame_ticks = 1;
     if (need_decode && !index_by_decoding(dec, entries, cancellable, error)) {
         g_array_free(entries, TRUE);
         return FALSE;
@@ -571,6 +593,7 @@ static gboolean container_seek_to_key(MimicaDecoder *dec, gint64 key, GError **e
         return rewind_input(dec, error);
     }
     avcodec_flush_buffers(dec->avctx);
+    dec->last_ts = AV_NOPTS_VALUE;
     dec->demux_eof = dec->decoder_eof = FALSE;
     dec->read_error = 0;
     return TRUE;
@@ -581,7 +604,7 @@ static MimicaFrame *container_next(MimicaDecoder *dec, GError **error)
     for (;;) {
         int ret = avcodec_receive_frame(dec->avctx, dec->frame);
         if (ret == 0) {
-            gint64 ts = frame_timestamp(dec->frame);
+            gint64 ts = frame_timestamp(dec, dec->frame);
             gint64 idx = ts == AV_NOPTS_VALUE ? -1 : lookup_pts(dec, ts, dec->next_index);
             if (idx < 0 || (dec->frame->flags & AV_FRAME_FLAG_DISCARD)) {
                 g_debug("%s: dropping a frame with pts %" G_GINT64_FORMAT " (%s)", dec->info.path,
@@ -917,6 +940,10 @@ gboolean mimica_decoder_seek(MimicaDecoder *dec, gint64 index, GError **error)
         dec->next_index = index;
         return TRUE;
     }
+    /* Decoder timestamps (no packet pts) are guesses from the packets' dts that need the
+     * frames before them: start one keyframe earlier so the target's group decodes warm. */
+    if (dec->ts_from_decoder && key > 0)
+        key = keyframe_at_or_before(dec, key - 1);
     dec->next_index = index;
     dec->seek_attempt = 0;
     dec->verify_seek = TRUE;

@@ -10,7 +10,8 @@
  * Seeking to frame i: seek the demuxer to the last keyframe at or before frame i, decode forward
  * and deliver the frame whose pts equals frame i's; if the demuxer landed too late, retry from an
  * earlier keyframe, finally from the start. A request for a frame shortly after the current
- * position decodes forward without seeking.
+ * position decodes forward without seeking. Streams indexed by decoding start one keyframe
+ * earlier still, so that the decoder's timestamp guesses match the index pass's.
  *
  * Not thread-safe: one decoder per thread (MimicaVideoSource runs one on its own thread). */
 #pragma once
