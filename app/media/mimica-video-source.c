@@ -1,6 +1,10 @@
 /* mimica-video-source.c: a MimicaDecoder on its own thread. Commands replace each other (one
  * slot, latest wins); events go through a bounded queue; the owner pops them or lets a GSource
  * watch deliver them on its main context. One mutex and one condition guard all of it. */
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
+
 #include "mimica-video-source.h"
 #include "mimica-media-private.h"
 
@@ -12,12 +16,13 @@ typedef enum {
 } CmdKind;
 
 /* State shared by the owner, the worker thread and the watch source (refcounted: the watch may
- * outlive the object by a dispatch). */
+ * outlive the object by a dispatch). The lock and condition are pthread's, not GMutex/GCond:
+ * ThreadSanitizer sees pthread calls, not the futexes inside libglib. */
 typedef struct {
     gatomicrefcount rc;
-    GMutex lock;
-    GCond cond;
-    guint serial; /* the current command */
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* on CLOCK_MONOTONIC, like g_get_monotonic_time */
+    guint serial;        /* the current command */
     CmdKind cmd;
     gint64 from, to;
     gboolean cmd_pending;
@@ -36,6 +41,33 @@ struct _MimicaVideoSource {
 };
 
 G_DEFINE_FINAL_TYPE(MimicaVideoSource, mimica_video_source, G_TYPE_OBJECT)
+
+static void s_lock(Shared *s)
+{
+    pthread_mutex_lock(&s->lock);
+}
+
+static void s_unlock(Shared *s)
+{
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void s_wait(Shared *s)
+{
+    pthread_cond_wait(&s->cond, &s->lock);
+}
+
+/* FALSE once the monotonic time end_us (g_get_monotonic_time's clock) has passed */
+static gboolean s_wait_until(Shared *s, gint64 end_us)
+{
+    struct timespec ts = {end_us / G_USEC_PER_SEC, (end_us % G_USEC_PER_SEC) * 1000};
+    return pthread_cond_timedwait(&s->cond, &s->lock, &ts) != ETIMEDOUT;
+}
+
+static void s_broadcast(Shared *s)
+{
+    pthread_cond_broadcast(&s->cond);
+}
 
 static void event_free(MimicaVideoEvent *e)
 {
@@ -64,8 +96,8 @@ static void shared_unref(Shared *s)
     g_queue_clear_full(&s->events, (GDestroyNotify)event_free);
     if (s->watch_context)
         g_main_context_unref(s->watch_context);
-    g_mutex_clear(&s->lock);
-    g_cond_clear(&s->cond);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
     g_free(s);
 }
 
@@ -76,9 +108,9 @@ static void shared_unref(Shared *s)
 static gboolean push_event(Shared *s, guint serial, MimicaVideoEventKind kind, MimicaFrame *frame,
                            GError *error)
 {
-    g_mutex_lock(&s->lock);
+    s_lock(s);
     while (!s->quit && s->serial == serial && s->events.length >= s->capacity)
-        g_cond_wait(&s->cond, &s->lock);
+        s_wait(s);
     gboolean current = !s->quit && s->serial == serial;
     if (current) {
         MimicaVideoEvent *e = g_new0(MimicaVideoEvent, 1);
@@ -87,11 +119,11 @@ static gboolean push_event(Shared *s, guint serial, MimicaVideoEventKind kind, M
         e->frame = frame;
         e->error = error;
         g_queue_push_tail(&s->events, e);
-        g_cond_broadcast(&s->cond);
+        s_broadcast(s);
         if (s->watch_context)
             g_main_context_wakeup(s->watch_context);
     }
-    g_mutex_unlock(&s->lock);
+    s_unlock(s);
     if (!current) {
         mimica_frame_unref(frame);
         if (error)
@@ -102,9 +134,9 @@ static gboolean push_event(Shared *s, guint serial, MimicaVideoEventKind kind, M
 
 static gboolean superseded(Shared *s, guint serial)
 {
-    g_mutex_lock(&s->lock);
+    s_lock(s);
     gboolean r = s->quit || s->serial != serial;
-    g_mutex_unlock(&s->lock);
+    s_unlock(s);
     return r;
 }
 
@@ -161,24 +193,24 @@ static gpointer worker_main(gpointer data)
     MimicaDecoder *dec = args->decoder;
     Shared *s = args->shared;
     g_free(args);
-    g_mutex_lock(&s->lock);
+    s_lock(s);
     for (;;) {
         while (!s->quit && !s->cmd_pending)
-            g_cond_wait(&s->cond, &s->lock);
+            s_wait(s);
         if (s->quit)
             break;
         CmdKind cmd = s->cmd;
         guint serial = s->serial;
         gint64 from = s->from, to = s->to;
         s->cmd_pending = FALSE;
-        g_mutex_unlock(&s->lock);
+        s_unlock(s);
         if (cmd == CMD_REQUEST)
             run_request(dec, s, serial, from);
         else if (cmd == CMD_PLAY)
             run_play(dec, s, serial, from, to);
-        g_mutex_lock(&s->lock);
+        s_lock(s);
     }
-    g_mutex_unlock(&s->lock);
+    s_unlock(s);
     shared_unref(s);
     return NULL;
 }
@@ -194,9 +226,9 @@ typedef struct {
 static gboolean watch_ready(GSource *source)
 {
     Shared *s = ((WatchSource *)source)->shared;
-    g_mutex_lock(&s->lock);
+    s_lock(s);
     gboolean ready = s->events.length > 0;
-    g_mutex_unlock(&s->lock);
+    s_unlock(s);
     return ready;
 }
 
@@ -235,9 +267,9 @@ static void watch_finalize(GSource *source)
 {
     WatchSource *w = (WatchSource *)source;
     Shared *s = w->shared;
-    g_mutex_lock(&s->lock);
+    s_lock(s);
     g_clear_pointer(&s->watch_context, g_main_context_unref);
-    g_mutex_unlock(&s->lock);
+    s_unlock(s);
     g_weak_ref_clear(&w->owner);
     shared_unref(s);
 }
@@ -256,11 +288,11 @@ static void mimica_video_source_dispose(GObject *object)
     MimicaVideoSource *self = MIMICA_VIDEO_SOURCE(object);
     if (self->thread) {
         Shared *s = self->shared;
-        g_mutex_lock(&s->lock);
+        s_lock(s);
         s->quit = TRUE;
         s->serial++;
-        g_cond_broadcast(&s->cond);
-        g_mutex_unlock(&s->lock);
+        s_broadcast(s);
+        s_unlock(s);
         g_thread_join(self->thread);
         self->thread = NULL;
     }
@@ -302,8 +334,12 @@ MimicaVideoSource *mimica_video_source_new(const char *path, const MimicaDecoder
     self->decoder = dec;
     Shared *s = g_new0(Shared, 1);
     g_atomic_ref_count_init(&s->rc);
-    g_mutex_init(&s->lock);
-    g_cond_init(&s->cond);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cond, &attr);
+    pthread_condattr_destroy(&attr);
     g_queue_init(&s->events);
     s->capacity = queue_length ? queue_length : 8;
     self->shared = s;
@@ -341,15 +377,15 @@ gint64 mimica_video_source_frame_at_time(MimicaVideoSource *self, double t)
 static guint send_command(MimicaVideoSource *self, CmdKind cmd, gint64 from, gint64 to)
 {
     Shared *s = self->shared;
-    g_mutex_lock(&s->lock);
+    s_lock(s);
     guint serial = ++s->serial;
     s->cmd = cmd;
     s->from = from;
     s->to = to;
     s->cmd_pending = cmd != CMD_STOP;
     g_queue_clear_full(&s->events, (GDestroyNotify)event_free);
-    g_cond_broadcast(&s->cond);
-    g_mutex_unlock(&s->lock);
+    s_broadcast(s);
+    s_unlock(s);
     return serial;
 }
 
@@ -379,11 +415,11 @@ gboolean mimica_video_source_pop(MimicaVideoSource *self, gint64 timeout_us,
     Shared *s = self->shared;
     gint64 end = timeout_us > 0 ? g_get_monotonic_time() + timeout_us : 0;
     gboolean got = FALSE;
-    g_mutex_lock(&s->lock);
+    s_lock(s);
     for (;;) {
         MimicaVideoEvent *e = g_queue_pop_head(&s->events);
         if (e) {
-            g_cond_broadcast(&s->cond); /* room for the worker */
+            s_broadcast(s); /* room for the worker */
             if (e->serial != s->serial) {
                 event_free(e);
                 continue;
@@ -396,12 +432,12 @@ gboolean mimica_video_source_pop(MimicaVideoSource *self, gint64 timeout_us,
         if (timeout_us == 0)
             break;
         if (timeout_us < 0)
-            g_cond_wait(&s->cond, &s->lock);
-        else if (!g_cond_wait_until(&s->cond, &s->lock, end))
+            s_wait(s);
+        else if (!s_wait_until(s, end))
             if (s->events.length == 0)
                 break;
     }
-    g_mutex_unlock(&s->lock);
+    s_unlock(s);
     return got;
 }
 
@@ -423,11 +459,11 @@ guint mimica_video_source_add_watch(MimicaVideoSource *self, GMainContext *conte
     g_source_set_name(source, "MimicaVideoSource watch");
     g_source_set_callback(source, (GSourceFunc)(void (*)(void))func, user_data, notify);
     GMainContext *ctx = context ? context : g_main_context_default();
-    g_mutex_lock(&self->shared->lock);
+    s_lock(self->shared);
     if (self->shared->watch_context)
         g_main_context_unref(self->shared->watch_context);
     self->shared->watch_context = g_main_context_ref(ctx);
-    g_mutex_unlock(&self->shared->lock);
+    s_unlock(self->shared);
     guint id = g_source_attach(source, ctx);
     self->watch = source;
     return id;
