@@ -417,6 +417,7 @@ static gboolean build_index(MimicaDecoder *dec, GCancellable *cancellable, GErro
     gint64 n_discarded = 0, last_duration = 0;
     int ret;
     guint n_read = 0;
+    /* (the log count started in open_input: stream probing reads packets too) */
     while ((ret = av_read_frame(dec->fmt, dec->pkt)) >= 0) {
         AVPacket *p = dec->pkt;
         if (p->stream_index == dec->stream_index) {
@@ -442,6 +443,9 @@ static gboolean build_index(MimicaDecoder *dec, GCancellable *cancellable, GErro
         g_debug("%s: demuxing stopped: %s", dec->info.path, av_err2str(ret));
         dec->read_error = ret;
     }
+    /* demuxers report a cut or damaged file in their log ("File ended prematurely", "partial
+     * file") and then end as if at a normal end */
+    unsigned demux_errors = _mimica_media_n_error_logs();
     AVStream *vst = dec->fmt->streams[dec->stream_index];
     dec->frame_ticks = last_duration;
     if (dec->frame_ticks <= 0 && vst->avg_frame_rate.num > 0 && vst->avg_frame_rate.den > 0)
@@ -515,7 +519,8 @@ static gboolean build_index(MimicaDecoder *dec, GCancellable *cancellable, GErro
         double frame_s = last * dec->tb;
         short_duration = stated > info->duration_s + 1.5 * frame_s + 0.001;
     }
-    info->truncated = dec->read_error != 0 || corrupt_packet || short_count || short_duration;
+    info->truncated =
+        dec->read_error != 0 || corrupt_packet || short_count || short_duration || demux_errors > 0;
     if (info->truncated && !need_decode) {
         /* The cut removed a tail in decode order. A lost frame has pts >= its dts > the last
          * dts read, so frames up to that dts keep their index; later ones (reordered B-frames'
@@ -535,9 +540,10 @@ static gboolean build_index(MimicaDecoder *dec, GCancellable *cancellable, GErro
         dec->n_frames = keep;
     }
     if (info->truncated)
-        g_debug("%s: truncated (read error %d, cut packet %d, %" G_GINT64_FORMAT
-                " of %" G_GINT64_FORMAT " frames, short duration %d)",
-                dec->info.path, dec->read_error, corrupt_packet, n, promised, short_duration);
+        g_debug("%s: truncated or damaged (read error %d, cut packet %d, %" G_GINT64_FORMAT
+                " of %" G_GINT64_FORMAT " frames, short duration %d, %u demuxer errors)",
+                dec->info.path, dec->read_error, corrupt_packet, n, promised, short_duration,
+                demux_errors);
     return TRUE;
 }
 
@@ -653,9 +659,9 @@ static MimicaFrame *container_next(MimicaDecoder *dec, GError **error)
             }
             if ((dec->info.truncated || dec->read_error) && !dec->truncation_reported) {
                 dec->truncation_reported = TRUE;
-                _mimica_media_set_error(error, MIMICA_MEDIA_ERROR_TRUNCATED, dec->info.path,
-                                        dec->read_error,
-                                        "the file is truncated: it ends before its last frame");
+                _mimica_media_set_error(
+                    error, MIMICA_MEDIA_ERROR_TRUNCATED, dec->info.path, dec->read_error,
+                    "the file is truncated or damaged: it ends before its last frame");
             }
             return NULL;
         }

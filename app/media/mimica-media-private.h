@@ -12,6 +12,8 @@ void _mimica_media_init(void);
 /* The last FFmpeg error line logged on this thread ("" if none) and forgetting it. */
 const char *_mimica_media_last_log(void);
 void _mimica_media_clear_log(void);
+/* FFmpeg error-level lines logged on this thread since the last clear. */
+unsigned _mimica_media_n_error_logs(void);
 
 /* The one conversion from an AVERROR code to our error domain. */
 MimicaMediaError _mimica_media_error_code(int averror);

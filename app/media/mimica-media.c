@@ -15,6 +15,7 @@ G_DEFINE_QUARK(mimica - media - error - quark, mimica_media_error)
 /* ---- FFmpeg log ---------------------------------------------------------------------------- */
 
 static __thread char last_log[256];
+static __thread unsigned n_error_logs;
 
 static void av_log_to_glib(void *avcl, int level, const char *fmt, va_list vl)
 {
@@ -26,8 +27,10 @@ static void av_log_to_glib(void *avcl, int level, const char *fmt, va_list vl)
     g_strchomp(line);
     if (!line[0])
         return;
-    if (level <= AV_LOG_ERROR)
+    if (level <= AV_LOG_ERROR) {
         g_strlcpy(last_log, line, sizeof last_log);
+        n_error_logs++;
+    }
     g_debug("ffmpeg: %s", line);
 }
 
@@ -48,6 +51,12 @@ const char *_mimica_media_last_log(void)
 void _mimica_media_clear_log(void)
 {
     last_log[0] = '\0';
+    n_error_logs = 0;
+}
+
+unsigned _mimica_media_n_error_logs(void)
+{
+    return n_error_logs;
 }
 
 /* ---- errors -------------------------------------------------------------------------------- */

@@ -23,8 +23,8 @@ typedef enum {
     MIMICA_MEDIA_ERROR_NOT_FOUND,    /* no such file or folder */
     MIMICA_MEDIA_ERROR_IO,           /* the file exists but cannot be read (permissions, I/O) */
     MIMICA_MEDIA_ERROR_CORRUPT,      /* not a media file, or data that cannot be demuxed/decoded */
-    MIMICA_MEDIA_ERROR_TRUNCATED,    /* the file ends before its last frame (frames before it
-                                        are delivered first) */
+    MIMICA_MEDIA_ERROR_TRUNCATED,    /* the file ends before its last frame, or the demuxer lost
+                                        data in it (frames before that are delivered first) */
     MIMICA_MEDIA_ERROR_NO_VIDEO,     /* a media file without a video stream, or an empty folder */
     MIMICA_MEDIA_ERROR_UNSUPPORTED,  /* no decoder for the codec */
     MIMICA_MEDIA_ERROR_OUT_OF_RANGE, /* a frame index outside 0 .. n_frames-1 */
@@ -55,8 +55,11 @@ typedef struct {
     int time_base_num; /* unit of the pts values (stream time base); folders: 1/fps */
     int time_base_den;
     gint64 start_pts;   /* pts of frame 0 */
-    gboolean truncated; /* the container promises more than the file holds: reading past the
-                           last indexed frame reports MIMICA_MEDIA_ERROR_TRUNCATED */
+    gboolean truncated; /* the file is cut short or damaged (the container promises more than
+                           it holds, or the demuxer reported errors): reading past the last
+                           indexed frame reports MIMICA_MEDIA_ERROR_TRUNCATED. Frames are
+                           numbered as found; where a damaged container lost packets, later
+                           indices are lower than in the intact file */
     gboolean is_image_folder;
 } MimicaMediaInfo;
 
