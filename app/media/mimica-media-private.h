@@ -12,7 +12,7 @@ void _mimica_media_init(void);
 /* The last FFmpeg error line logged on this thread ("" if none) and forgetting it. */
 const char *_mimica_media_last_log(void);
 void _mimica_media_clear_log(void);
-/* FFmpeg error-level lines logged on this thread since the last clear. */
+/* Error-level lines FFmpeg's demuxers logged on this thread since the last clear. */
 unsigned _mimica_media_n_error_logs(void);
 
 /* The one conversion from an AVERROR code to our error domain. */

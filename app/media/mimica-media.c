@@ -29,7 +29,12 @@ static void av_log_to_glib(void *avcl, int level, const char *fmt, va_list vl)
         return;
     if (level <= AV_LOG_ERROR) {
         g_strlcpy(last_log, line, sizeof last_log);
-        n_error_logs++;
+        /* only the demuxer's: decoders log broken pictures of intact files too (a stream that
+         * starts after a keyframe) */
+        const AVClass *cls = avcl ? *(const AVClass **)avcl : NULL;
+        if (cls && (cls->get_category ? cls->get_category(avcl) : cls->category) ==
+                       AV_CLASS_CATEGORY_DEMUXER)
+            n_error_logs++;
     }
     g_debug("ffmpeg: %s", line);
 }
