@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "aunet/mim-aunet-file.h"
 #include "aunet/mim-json.h"
 #include "aunet/mim-safetensors.h"
 #include "mim-test.h"
@@ -432,6 +433,126 @@ static void test_st_truncations_and_flips(void)
     free(full);
 }
 
+static float **alloc_params(const mim_aunet_layout *l)
+{
+    float **p = calloc((size_t)l->n_params, sizeof *p);
+    for (int i = 0; i < l->n_params; i++)
+        p[i] = calloc(l->params[i].numel, sizeof(float));
+    return p;
+}
+
+static void free_params(const mim_aunet_layout *l, float **p)
+{
+    for (int i = 0; i < l->n_params; i++)
+        free(p[i]);
+    free(p);
+}
+
+static void test_model_file(void)
+{
+    make_tmpdir();
+    if (!tmpdir[0])
+        MT_SKIP("cannot create a temporary folder");
+    char path[300], path2[300], err[512] = "";
+    snprintf(path, sizeof path, "%s/model.safetensors", tmpdir);
+    snprintf(path2, sizeof path2, "%s/model2.safetensors", tmpdir);
+    mim_aunet_layout *l = mim_aunet_layout_new(6, 49);
+    float **p = alloc_params(l), **q = alloc_params(l);
+    mim_rng rng;
+    mim_rng_seed(&rng, 1);
+    mim_aunet_layout_init(l, &rng, p);
+    mim_aunet_info info = {.n_au = 6, .n_land = 49};
+    snprintf(info.provenance, sizeof info.provenance, "test-modelfile, seed 1");
+    MT_CHECK(mim_aunet_file_write(path, l, (const float *const *)p, &info, err, sizeof err) == 0);
+    mim_st_file *f = NULL;
+    MT_CHECK(mim_st_open(path, &f, err, sizeof err) == 0);
+    if (!f) {
+        MT_FAIL("%s", err);
+        goto out;
+    }
+    MT_CHECK_INT(mim_st_n_tensors(f), l->n_slots);
+    mim_aunet_info back;
+    MT_CHECK(mim_aunet_file_info(f, &back, err, sizeof err) == 0);
+    MT_CHECK(back.n_au == 6 && back.n_land == 49 && !strcmp(back.au_list, "1,2,4,6,12,17"));
+    MT_CHECK(!strcmp(back.provenance, "test-modelfile, seed 1"));
+    MT_CHECK(mim_aunet_file_load(f, l, q, err, sizeof err) == 0);
+    int same = 1;
+    for (int i = 0; i < l->n_params; i++)
+        same &= !memcmp(p[i], q[i], l->params[i].numel * sizeof(float));
+    MT_CHECK(same);
+    const mim_st_tensor *t = mim_st_find(f, "Fau.branches.5.9.weight");
+    MT_CHECK(t && t->n_dim == 4 && t->shape[0] == 64 && t->shape[1] == 64);
+    mim_st_close(f);
+
+    /* a model for another AU count is refused by a 6-AU layout */
+    mim_aunet_layout *l12 = mim_aunet_layout_new(12, 49);
+    float **p12 = alloc_params(l12);
+    mim_aunet_info info12 = {.n_au = 12, .n_land = 49};
+    MT_CHECK(
+        mim_aunet_file_write(path2, l12, (const float *const *)p12, &info12, err, sizeof err) == 0);
+    MT_CHECK(mim_st_open(path2, &f, err, sizeof err) == 0);
+    MT_CHECK(mim_aunet_file_load(f, l, q, err, sizeof err) == -1);
+    MT_CHECK(strstr(err, "12 AUs") != NULL);
+    MT_NOTE("12-AU file into a 6-AU layout: %s", err);
+    mim_st_close(f);
+    free_params(l12, p12);
+    mim_aunet_layout_free(l12);
+
+    /* wrong architecture, missing tensor, wrong shape, unknown tensor */
+    for (int kind = 0; kind < 4; kind++) {
+        mim_st_writer *w = mim_st_writer_new();
+        MT_CHECK(mim_aunet_file_fill(w, l, (const float *const *)p, &info, err, sizeof err) == 0);
+        mim_st_writer *w2 = mim_st_writer_new();
+        /* copy w into w2 with one change (the writer has no remove: rebuild from the layout) */
+        mim_st_writer_free(w);
+        const char *needle = "";
+        if (kind == 0) {
+            MT_CHECK(mim_aunet_file_fill(w2, l, (const float *const *)p, &info, err, sizeof err) ==
+                     0);
+            mim_st_writer_set_meta(w2, "architecture", "mimica-aunet-0", err, sizeof err);
+            needle = "architecture";
+        } else {
+            mim_st_writer_set_meta(w2, "format", MIM_AUNET_FORMAT, err, sizeof err);
+            mim_st_writer_set_meta(w2, "architecture", MIM_AUNET_ARCH, err, sizeof err);
+            mim_st_writer_set_meta(w2, "n_au", "6", err, sizeof err);
+            mim_st_writer_set_meta(w2, "n_landmarks", "49", err, sizeof err);
+            for (int i = 0; i < l->n_slots; i++) {
+                const mim_aunet_slot *s = &l->slots[i];
+                int64_t shape[4];
+                memcpy(shape, s->shape, sizeof shape);
+                if (kind == 1 && i == 17)
+                    continue;
+                if (kind == 2 && i == 17)
+                    shape[0] = 1, shape[1] = (int64_t)s->numel;
+                mim_st_writer_add(w2, s->name, MIM_ST_F32,
+                                  s->n_dim < 2 && kind == 2 && i == 17 ? 2 : s->n_dim, shape,
+                                  p[s->param] + s->offset, err, sizeof err);
+            }
+            if (kind == 3) {
+                int64_t one[1] = {1};
+                mim_st_writer_add(w2, "Extra.weight", MIM_ST_F32, 1, one, p[0], err, sizeof err);
+            }
+            needle = kind == 1 ? "lacks" : kind == 2 ? "wrong shape" : "unknown tensor";
+        }
+        MT_CHECK(mim_st_writer_write(w2, path2, err, sizeof err) == 0);
+        mim_st_writer_free(w2);
+        f = NULL;
+        MT_CHECK(mim_st_open(path2, &f, err, sizeof err) == 0);
+        if (f) {
+            int rc = mim_aunet_file_load(f, l, q, err, sizeof err);
+            if (rc != -1 || !strstr(err, needle))
+                MT_FAIL("case %d: rc %d, message \"%s\" lacks \"%s\"", kind, rc, err, needle);
+            else
+                MT_NOTE("refused: %s", err);
+        }
+        mim_st_close(f);
+    }
+out:
+    free_params(l, p);
+    free_params(l, q);
+    mim_aunet_layout_free(l);
+}
+
 int main(int argc, char **argv)
 {
     mt_init(argc, argv);
@@ -441,6 +562,7 @@ int main(int argc, char **argv)
     MT_RUN(test_st_round_trip);
     MT_RUN(test_st_hostile);
     MT_RUN(test_st_truncations_and_flips);
+    MT_RUN(test_model_file);
     if (tmpdir[0]) {
         char cmd[600];
         DIR *d = opendir(tmpdir);
