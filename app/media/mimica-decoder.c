@@ -434,7 +434,7 @@ static gboolean build_index(MimicaDecoder *dec, GCancellable *cancellable, GErro
             }
         }
         av_packet_unref(p);
-        if ((++n_read & 255) == 0 && g_cancellable_set_error_if_cancelled(cancellable, error)) {
+        if ((n_read++ & 255) == 0 && g_cancellable_set_error_if_cancelled(cancellable, error)) {
             g_array_free(entries, TRUE);
             return FALSE;
         }

@@ -2,7 +2,10 @@
  * (MimicaMediaInfo, from mimica_media_probe) and decoded RGB frames (MimicaFrame).
  *
  * A "video" is a file FFmpeg can demux (mp4, mkv, avi, webm, mov, ...) or a folder of images
- * (png, jpg, bmp, tiff, ppm, webp; sorted by name, numbers compared as numbers).
+ * (png, jpg, bmp, tiff, ppm, webp; sorted by name, numbers compared as numbers; each image
+ * delivered at its own size; EXIF orientation is not applied; an image that does not decode is
+ * skipped and counted). Rotation: multiples of 90 degrees from the display matrix; a mirrored
+ * matrix is treated as its rotation part only.
  *
  * Frame indices: frame i is the i-th frame in presentation order. On open the decoder builds the
  * exact presentation timestamp (pts) of every frame from a demux-only pass over the packets (no

@@ -526,6 +526,27 @@ static void test_missing(void)
     g_free(dir);
 }
 
+static void test_cancelled(void)
+{
+    char *path = clip_path("mp4-mpeg4", "mp4", &cases[0].clip);
+    if (!path)
+        return;
+    GCancellable *c = g_cancellable_new();
+    g_cancellable_cancel(c);
+    GError *error = NULL;
+    MimicaDecoder *dec = mimica_decoder_open(path, NULL, c, &error);
+    g_test_message("open with a cancelled GCancellable: %s", error ? error->message : "opened");
+    g_assert_null(dec);
+    g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    g_clear_error(&error);
+    MimicaMediaInfo *info = mimica_media_probe(path, c, &error);
+    g_assert_null(info);
+    g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    g_clear_error(&error);
+    g_object_unref(c);
+    g_free(path);
+}
+
 static void test_out_of_range(void)
 {
     char *path = clip_path("mp4-mpeg4", "mp4", &cases[0].clip);
@@ -723,6 +744,7 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/media/missing", test_missing);
     g_test_add_func("/media/out-of-range", test_out_of_range);
+    g_test_add_func("/media/cancelled", test_cancelled);
     g_test_add_func("/media/image-folder", test_image_folder);
     g_test_add_func("/media/probe", test_probe);
     int ret = g_test_run();
