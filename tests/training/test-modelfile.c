@@ -8,6 +8,7 @@
 #include "aunet/mim-aunet-file.h"
 #include "aunet/mim-json.h"
 #include "aunet/mim-safetensors.h"
+#include "mim-checkpoint.h"
 #include "mim-test.h"
 
 static char tmpdir[256];
@@ -553,6 +554,64 @@ out:
     mim_aunet_layout_free(l);
 }
 
+static void test_checkpoint(void)
+{
+    make_tmpdir();
+    if (!tmpdir[0])
+        MT_SKIP("cannot create a temporary folder");
+    char path[300], err[512] = "";
+    snprintf(path, sizeof path, "%s/ckpt.safetensors", tmpdir);
+    mim_aunet_layout *l = mim_aunet_layout_new(2, 49);
+    mim_checkpoint a = {.layout = l}, b = {.layout = l};
+    a.params = alloc_params(l);
+    a.adam_m = alloc_params(l);
+    a.adam_v = alloc_params(l);
+    b.params = alloc_params(l);
+    b.adam_m = alloc_params(l);
+    b.adam_v = alloc_params(l);
+    a.adam_t = calloc((size_t)l->n_params, sizeof(int64_t));
+    b.adam_t = calloc((size_t)l->n_params, sizeof(int64_t));
+    mim_rng_seed(&a.rng, 99);
+    mim_aunet_layout_init(l, &a.rng, a.params);
+    mim_aunet_layout_init(l, &a.rng, a.adam_m);
+    mim_aunet_layout_init(l, &a.rng, a.adam_v);
+    for (int p = 0; p < l->n_params; p++)
+        a.adam_t[p] = 1000 + p;
+    a.step = 123456789012LL;
+    snprintf(a.state, sizeof a.state, "{\"epoch\": 3}");
+    mim_aunet_info info = {.n_au = 2, .n_land = 49}, back;
+    MT_CHECK(mim_checkpoint_write(path, &a, &info, err, sizeof err) == 0);
+    MT_CHECK(mim_checkpoint_read(path, &b, &back, err, sizeof err) == 0);
+    int same = 1;
+    for (int p = 0; p < l->n_params; p++) {
+        same &= !memcmp(a.params[p], b.params[p], l->params[p].numel * sizeof(float));
+        if (l->params[p].trainable) {
+            same &= !memcmp(a.adam_m[p], b.adam_m[p], l->params[p].numel * sizeof(float));
+            same &= !memcmp(a.adam_v[p], b.adam_v[p], l->params[p].numel * sizeof(float));
+        }
+        same &= a.adam_t[p] == b.adam_t[p];
+    }
+    MT_CHECK(same);
+    MT_CHECK(b.step == a.step && !memcmp(&a.rng, &b.rng, sizeof a.rng));
+    MT_CHECK(!strcmp(b.state, a.state));
+    MT_CHECK(mim_rng_u64(&a.rng) == mim_rng_u64(&b.rng));
+    /* a plain model file is not a checkpoint */
+    MT_CHECK(
+        mim_aunet_file_write(path, l, (const float *const *)a.params, &info, err, sizeof err) == 0);
+    MT_CHECK(mim_checkpoint_read(path, &b, &back, err, sizeof err) == -1);
+    MT_CHECK(strstr(err, "not a checkpoint") != NULL);
+    MT_NOTE("%s", err);
+    free_params(l, a.params);
+    free_params(l, a.adam_m);
+    free_params(l, a.adam_v);
+    free_params(l, b.params);
+    free_params(l, b.adam_m);
+    free_params(l, b.adam_v);
+    free(a.adam_t);
+    free(b.adam_t);
+    mim_aunet_layout_free(l);
+}
+
 int main(int argc, char **argv)
 {
     mt_init(argc, argv);
@@ -563,6 +622,7 @@ int main(int argc, char **argv)
     MT_RUN(test_st_hostile);
     MT_RUN(test_st_truncations_and_flips);
     MT_RUN(test_model_file);
+    MT_RUN(test_checkpoint);
     if (tmpdir[0]) {
         char cmd[600];
         DIR *d = opendir(tmpdir);
