@@ -1,0 +1,167 @@
+/* mim-backend-reg.c: backend construction and selection. ref is always built; dnnl and cuda
+ * when their folders provide mim__backend_dnnl_create / mim__backend_cuda_create (their
+ * meson.build adds -DMIM_DNNL_BACKEND=1 / -DMIM_CUDA_BACKEND=1 to engine_c_args). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mim-backend-impl.h"
+#include "mimica-config.h"
+
+#ifndef MIM_DNNL_BACKEND
+#define MIM_DNNL_BACKEND 0
+#endif
+#ifndef MIM_CUDA_BACKEND
+#define MIM_CUDA_BACKEND 0
+#endif
+#define WITH_DNNL (MIM_HAVE_DNNL && MIM_DNNL_BACKEND)
+#define WITH_CUDA (MIM_HAVE_CUDA && MIM_CUDA_BACKEND)
+
+mim_backend *mim__backend_alloc(const mim_backend_i *i, void *state, const char *name, int is_host)
+{
+    mim_backend *be = calloc(1, sizeof *be);
+    if (!be)
+        return NULL;
+    be->i = i;
+    be->state = state;
+    be->name = name;
+    be->is_host = is_host;
+    return be;
+}
+
+mim_backend *mim_backend_ref_new(void)
+{
+    return mim__backend_alloc(&mim__ref_backend_i, NULL, "ref", 1);
+}
+
+mim_backend *mim_backend_dnnl_new(int n_threads)
+{
+#if WITH_DNNL
+    mim_backend *be = NULL;
+    char err[256] = "";
+    if (mim__backend_dnnl_create(n_threads, &be, err, sizeof err) != MIM_OK) {
+        if (getenv("MIMICA_DEBUG"))
+            fprintf(stderr, "mimica engine: dnnl backend: %s\n", err);
+        return NULL;
+    }
+    return be;
+#else
+    (void)n_threads;
+    return NULL;
+#endif
+}
+
+mim_backend *mim_backend_cuda_new(int device, mim_status *st)
+{
+#if WITH_CUDA
+    mim_backend *be = NULL;
+    char err[256] = "";
+    mim_status s = mim__backend_cuda_create(device, &be, err, sizeof err);
+    if (s != MIM_OK && getenv("MIMICA_DEBUG"))
+        fprintf(stderr, "mimica engine: cuda backend: %s\n", err);
+    if (st)
+        *st = s;
+    return s == MIM_OK ? be : NULL;
+#else
+    (void)device;
+    if (st)
+        *st = MIM_ERR_UNSUPPORTED;
+    return NULL;
+#endif
+}
+
+mim_backend *mim_backend_default(mim_status *st)
+{
+    const char *want = getenv("MIMICA_BACKEND");
+    mim_status s = MIM_OK;
+    mim_backend *be = NULL;
+    if (want && *want) {
+        if (!strcmp(want, "ref"))
+            be = mim_backend_ref_new();
+        else if (!strcmp(want, "dnnl"))
+            be = mim_backend_dnnl_new(0);
+        else if (!strcmp(want, "cuda"))
+            be = mim_backend_cuda_new(0, &s);
+        else
+            s = MIM_ERR_ARG;
+        if (!be && s == MIM_OK)
+            s = MIM_ERR_UNSUPPORTED;
+    } else {
+        be = mim_backend_cuda_new(0, &s);
+        if (!be)
+            be = mim_backend_dnnl_new(0);
+        if (!be)
+            be = mim_backend_ref_new();
+        s = be ? MIM_OK : MIM_ERR_NOMEM;
+    }
+    if (st)
+        *st = s;
+    return be;
+}
+
+void mim_backend_free(mim_backend *be)
+{
+    if (!be)
+        return;
+    if (be->i->destroy)
+        be->i->destroy(be);
+    free(be);
+}
+
+const char *mim_backend_name(const mim_backend *be)
+{
+    return be->name;
+}
+
+int mim_backend_is_host(const mim_backend *be)
+{
+    return be->is_host;
+}
+
+int mim_backend_supports(const mim_backend *be, mim_op op)
+{
+    const mim_backend_i *i = be->i;
+    switch (op) {
+    case MIM_OP_CONV2D:
+        return i->conv2d_forward && i->conv2d_backward_data && i->conv2d_backward_weights;
+    case MIM_OP_BATCHNORM:
+        return i->batchnorm_forward && i->batchnorm_backward;
+    case MIM_OP_INSTANCENORM:
+        return i->instancenorm_forward && i->instancenorm_backward;
+    case MIM_OP_PRELU:
+        return i->prelu_forward && i->prelu_backward;
+    case MIM_OP_ACT:
+        return i->act_forward && i->act_backward;
+    case MIM_OP_AVGPOOL:
+        return i->avgpool_forward && i->avgpool_backward;
+    case MIM_OP_SOFTMAX:
+        return i->softmax_forward && i->softmax_backward;
+    case MIM_OP_CHANNEL_SUM:
+        return i->channel_sum_forward && i->channel_sum_backward;
+    case MIM_OP_GEMM:
+        return i->gemm != NULL;
+    case MIM_OP_CHANNEL_COPY:
+        return i->channel_copy != NULL;
+    case MIM_OP_ELEMENTWISE:
+        return i->axpby && i->mul && i->add_scalar_grad;
+    case MIM_OP_BIAS:
+        return i->bias_forward && i->bias_backward;
+    case MIM_OP_REDUCE:
+        return i->reduce_sum != NULL;
+    case MIM_OP_L1:
+        return i->l1_forward && i->l1_backward;
+    case MIM_OP_MSE:
+        return i->mse_forward && i->mse_backward;
+    case MIM_OP_BCE_LOGITS:
+        return i->bce_logits_forward && i->bce_logits_backward;
+    case MIM_OP_CROSS_ENTROPY:
+        return i->cross_entropy_forward && i->cross_entropy_backward;
+    case MIM_OP_L2NORM:
+        return i->l2norm_forward && i->l2norm_backward;
+    case MIM_OP_ADAM:
+        return i->adam_update != NULL;
+    case MIM_OP_COUNT:
+        break;
+    }
+    return 0;
+}

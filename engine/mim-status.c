@@ -1,0 +1,56 @@
+/* mim-status.c: status strings, the abort handler of MIM_ASSERT, backend error text. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "mim-backend-impl.h"
+
+const char *mim_status_str(mim_status st)
+{
+    switch (st) {
+    case MIM_OK:
+        return "ok";
+    case MIM_ERR_NOMEM:
+        return "out of memory";
+    case MIM_ERR_SHAPE:
+        return "shape mismatch";
+    case MIM_ERR_ARG:
+        return "bad argument";
+    case MIM_ERR_UNSUPPORTED:
+        return "not supported";
+    case MIM_ERR_BACKEND:
+        return "backend failure";
+    case MIM_ERR_STATE:
+        return "call out of order";
+    case MIM_ERR_IO:
+        return "i/o error";
+    case MIM_ERR_FORMAT:
+        return "malformed data";
+    }
+    return "unknown status";
+}
+
+static mim_abort_fn abort_fn;
+
+void mim_set_abort_handler(mim_abort_fn fn)
+{
+    abort_fn = fn;
+}
+
+void mim__assert_fail(const char *file, int line, const char *msg)
+{
+    if (abort_fn)
+        abort_fn(file, line, msg);
+    fprintf(stderr, "mimica engine: %s:%d: %s\n", file, line, msg);
+    fflush(stderr);
+    abort();
+}
+
+mim_status mim__backend_error(mim_backend *be, mim_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(be->err, sizeof be->err, fmt, ap);
+    va_end(ap);
+    return st;
+}
