@@ -1,0 +1,594 @@
+/* mim-aunet.c: the AU network's modules, snapshot, inference and files on the engine API. */
+#include "mim-aunet.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TRY(expr)                                                                                  \
+    do {                                                                                           \
+        st = (expr);                                                                               \
+        if (st != MIM_OK)                                                                          \
+            goto out;                                                                              \
+    } while (0)
+
+enum { NORM_NONE, NORM_BN, NORM_IN };
+enum { ACT_NONE, ACT_PRELU, ACT_PRELU_GROUPS };
+
+/* One conv layer with its optional norm and activation; indices are layout params (-1: none). */
+typedef struct {
+    int w, b, stride, pad, groups;
+    int norm, bn_w, bn_b, bn_m, bn_v;
+    int act, slope;
+} layer;
+
+#define MAX_LAYERS 6
+
+typedef struct {
+    layer l[MAX_LAYERS];
+    int n;
+} stack;
+
+struct mim_aunet {
+    mim_ctx *ctx;
+    mim_aunet_layout *layout;
+    mim_tensor **p;    /* [n_params] */
+    mim_tensor **snap; /* [n_params]: El* copies of El's params, NULL elsewhere */
+    stack ef, el, eb, g, dl, ds, dt, fau, proj[3];
+    int el_head, dl_head, fau_fc_w, fau_fc_b;
+    mim_tensor *group_ones; /* (1,1,1,64·44·44) for the grouped PReLU expansion */
+    char err[512];
+};
+
+static int P(const mim_aunet *m, const char *fmt, ...)
+{
+    char name[MIM_AUNET_NAME_SIZE];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    int i = mim_aunet_layout_find_param(m->layout, name);
+    MIM_ASSERT(i >= 0);
+    return i;
+}
+
+static layer conv_layer(const mim_aunet *m, const char *prefix, int stride, int pad, int groups)
+{
+    layer L = {.stride = stride,
+               .pad = pad,
+               .groups = groups,
+               .bn_w = -1,
+               .bn_b = -1,
+               .bn_m = -1,
+               .bn_v = -1,
+               .slope = -1};
+    L.w = P(m, "%s.weight", prefix);
+    L.b = P(m, "%s.bias", prefix);
+    return L;
+}
+
+static void with_bn(const mim_aunet *m, layer *L, const char *prefix)
+{
+    L->norm = NORM_BN;
+    L->bn_w = P(m, "%s.weight", prefix);
+    L->bn_b = P(m, "%s.bias", prefix);
+    L->bn_m = P(m, "%s.running_mean", prefix);
+    L->bn_v = P(m, "%s.running_var", prefix);
+}
+
+static void with_prelu(const mim_aunet *m, layer *L, const char *name)
+{
+    L->act = ACT_PRELU;
+    L->slope = P(m, "%s", name);
+}
+
+static void build_stacks(mim_aunet *m)
+{
+    char a[64], b[64];
+    static const int ef_at[4] = {0, 3, 7, 10};
+    for (int i = 0; i < 4; i++) {
+        snprintf(a, sizeof a, "Ef.net.%d", ef_at[i]);
+        layer L = conv_layer(m, a, 1, 1, 1);
+        snprintf(a, sizeof a, "Ef.net.%d", ef_at[i] + 1);
+        with_bn(m, &L, a);
+        snprintf(b, sizeof b, "Ef.net.%d.weight", ef_at[i] + 2);
+        with_prelu(m, &L, b);
+        m->ef.l[m->ef.n++] = L;
+    }
+    struct {
+        stack *s;
+        const char *prefix;
+    } in4[3] = {{&m->el, "El.body"}, {&m->eb, "Eb.net"}, {&m->dl, "Dl.net"}};
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < 4; i++) {
+            snprintf(a, sizeof a, "%s.%d", in4[k].prefix, 3 * i);
+            layer L = conv_layer(m, a, 1, 1, 1);
+            L.norm = NORM_IN;
+            snprintf(b, sizeof b, "%s.%d.weight", in4[k].prefix, 3 * i + 2);
+            with_prelu(m, &L, b);
+            in4[k].s->l[in4[k].s->n++] = L;
+        }
+    m->el_head = P(m, "El.head.weight");
+    m->dl_head = P(m, "Dl.net.12.weight");
+    for (int i = 0; i < 5; i++) {
+        snprintf(a, sizeof a, "G.net.%d", 3 * i);
+        layer L = conv_layer(m, a, 1, 1, 1);
+        L.norm = NORM_IN;
+        snprintf(b, sizeof b, "G.net.%d.weight", 3 * i + 2);
+        with_prelu(m, &L, b);
+        m->g.l[m->g.n++] = L;
+    }
+    stack *d[2] = {&m->ds, &m->dt};
+    const char *dn[2] = {"Ds", "Dt"};
+    static const int conv_at[4] = {0, 3, 6, 9}, prelu_at[4] = {2, 5, 8, 10};
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < 4; i++) {
+            snprintf(a, sizeof a, "%s.net.%d", dn[k], conv_at[i]);
+            layer L = conv_layer(m, a, 2, i < 3 ? 1 : 0, 1);
+            L.norm = i < 3 ? NORM_IN : NORM_NONE;
+            snprintf(b, sizeof b, "%s.net.%d.weight", dn[k], prelu_at[i]);
+            with_prelu(m, &L, b);
+            d[k]->l[d[k]->n++] = L;
+        }
+        snprintf(a, sizeof a, "%s.net.11", dn[k]);
+        d[k]->l[d[k]->n++] = conv_layer(m, a, 1, 0, 1);
+    }
+    int n_au = m->layout->n_au;
+    for (int i = 0; i < 4; i++) {
+        snprintf(a, sizeof a, "Fau.c%d", i + 1);
+        layer L = conv_layer(m, a, 1, 1, i ? n_au : 1);
+        if (i < 3) {
+            snprintf(a, sizeof a, "Fau.bn%d", i + 1);
+            with_bn(m, &L, a);
+            snprintf(b, sizeof b, "Fau.prelu%d.weight", i + 1);
+            with_prelu(m, &L, b);
+            L.act = n_au > 1 ? ACT_PRELU_GROUPS : ACT_PRELU;
+        }
+        m->fau.l[m->fau.n++] = L;
+    }
+    m->fau_fc_w = P(m, "Fau.fc.weight");
+    m->fau_fc_b = P(m, "Fau.fc.bias");
+    const char *pn[3] = {"Pf", "Pl", "Pb"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(a, sizeof a, "%s.fc1", pn[k]);
+        m->proj[k].l[m->proj[k].n++] = conv_layer(m, a, 1, 0, 1);
+        snprintf(a, sizeof a, "%s.fc2", pn[k]);
+        m->proj[k].l[m->proj[k].n++] = conv_layer(m, a, 1, 0, 1);
+    }
+}
+
+static void shape4(const mim_aunet_param *q, int64_t ne[4])
+{
+    for (int d = 0; d < 4; d++)
+        ne[d] = d < q->n_dim ? q->shape[d] : 1;
+}
+
+mim_status mim_aunet_new(mim_ctx *ctx, int n_au, int n_land, uint64_t seed, mim_aunet **out)
+{
+    mim_status st = MIM_OK;
+    *out = NULL;
+    mim_aunet *m = calloc(1, sizeof *m);
+    float **host = NULL;
+    if (!m)
+        return MIM_ERR_NOMEM;
+    m->ctx = ctx;
+    m->layout = mim_aunet_layout_new(n_au, n_land);
+    if (!m->layout) {
+        free(m);
+        return MIM_ERR_ARG;
+    }
+    const mim_aunet_layout *l = m->layout;
+    m->p = calloc((size_t)l->n_params, sizeof *m->p);
+    m->snap = calloc((size_t)l->n_params, sizeof *m->snap);
+    host = calloc((size_t)l->n_params, sizeof *host);
+    if (!m->p || !m->snap || !host) {
+        st = MIM_ERR_NOMEM;
+        goto out;
+    }
+    for (int i = 0; i < l->n_params; i++) {
+        const mim_aunet_param *q = &l->params[i];
+        int64_t ne[4];
+        shape4(q, ne);
+        const char *mod = mim_aunet_module_name(q->module);
+        if (q->trainable)
+            TRY(mim_param_new(ctx, mod, q->name, (int)mim_aunet_module_group(q->module), ne[0],
+                              ne[1], ne[2], ne[3], &m->p[i]));
+        else
+            TRY(mim_buffer_new(ctx, mod, q->name, ne[0], ne[1], ne[2], ne[3], &m->p[i]));
+        if (q->module == MIM_AUNET_EL) {
+            TRY(mim_param_new(ctx, "El*", q->name, -1, ne[0], ne[1], ne[2], ne[3], &m->snap[i]));
+            mim_param_set_frozen(m->snap[i], 1);
+        }
+        host[i] = malloc(q->numel * sizeof(float));
+        if (!host[i]) {
+            st = MIM_ERR_NOMEM;
+            goto out;
+        }
+    }
+    TRY(mim_tensor_new_persist(ctx, MIM_F32, 1, 1, 1, (int64_t)MIM_AUNET_FEAT * 44 * 44,
+                               &m->group_ones));
+    TRY(mim_tensor_fill(m->group_ones, 1.0f));
+    mim_rng rng;
+    mim_rng_seed(&rng, seed);
+    mim_aunet_layout_init(l, &rng, host);
+    TRY(mim_aunet_set_params(m, (const float *const *)host));
+    build_stacks(m);
+out:
+    if (host)
+        for (int i = 0; i < l->n_params; i++)
+            free(host[i]);
+    free(host);
+    if (st != MIM_OK) {
+        mim_aunet_free(m);
+        return st;
+    }
+    *out = m;
+    return MIM_OK;
+}
+
+void mim_aunet_free(mim_aunet *m)
+{
+    if (!m)
+        return;
+    free(m->p);
+    free(m->snap);
+    mim_aunet_layout_free(m->layout);
+    free(m);
+}
+
+const mim_aunet_layout *mim_aunet_get_layout(const mim_aunet *m)
+{
+    return m->layout;
+}
+
+mim_ctx *mim_aunet_get_ctx(const mim_aunet *m)
+{
+    return m->ctx;
+}
+
+mim_tensor *mim_aunet_tensor(const mim_aunet *m, int p)
+{
+    return m->p[p];
+}
+
+const char *mim_aunet_last_error(const mim_aunet *m)
+{
+    return m->err;
+}
+
+mim_status mim_aunet_set_params(mim_aunet *m, const float *const *src)
+{
+    mim_status st = MIM_OK;
+    for (int i = 0; i < m->layout->n_params; i++) {
+        size_t n = m->layout->params[i].numel * sizeof(float);
+        TRY(mim_tensor_set(m->p[i], src[i], n));
+    }
+out:
+    return st;
+}
+
+mim_status mim_aunet_get_params(const mim_aunet *m, float *const *dst)
+{
+    mim_status st = MIM_OK;
+    for (int i = 0; i < m->layout->n_params; i++) {
+        size_t n = m->layout->params[i].numel * sizeof(float);
+        TRY(mim_tensor_get(m->p[i], dst[i], n));
+    }
+out:
+    return st;
+}
+
+static float **alloc_host(const mim_aunet_layout *l)
+{
+    float **h = calloc((size_t)l->n_params, sizeof *h);
+    if (!h)
+        return NULL;
+    for (int i = 0; i < l->n_params; i++) {
+        h[i] = malloc(l->params[i].numel * sizeof(float));
+        if (!h[i]) {
+            for (int j = 0; j < i; j++)
+                free(h[j]);
+            free(h);
+            return NULL;
+        }
+    }
+    return h;
+}
+
+static void free_host(const mim_aunet_layout *l, float **h)
+{
+    if (!h)
+        return;
+    for (int i = 0; i < l->n_params; i++)
+        free(h[i]);
+    free(h);
+}
+
+mim_status mim_aunet_set_flat(mim_aunet *m, const float *flat)
+{
+    float **h = alloc_host(m->layout);
+    if (!h)
+        return MIM_ERR_NOMEM;
+    mim_aunet_layout_scatter(m->layout, flat, h);
+    mim_status st = mim_aunet_set_params(m, (const float *const *)h);
+    free_host(m->layout, h);
+    return st;
+}
+
+mim_status mim_aunet_get_flat(const mim_aunet *m, float *flat)
+{
+    float **h = alloc_host(m->layout);
+    if (!h)
+        return MIM_ERR_NOMEM;
+    mim_status st = mim_aunet_get_params(m, h);
+    if (st == MIM_OK)
+        mim_aunet_layout_gather(m->layout, (const float *const *)h, flat);
+    free_host(m->layout, h);
+    return st;
+}
+
+mim_status mim_aunet_save(const mim_aunet *m, const char *path, const mim_aunet_info *info)
+{
+    float **h = alloc_host(m->layout);
+    if (!h)
+        return MIM_ERR_NOMEM;
+    mim_status st = mim_aunet_get_params(m, h);
+    if (st == MIM_OK && mim_aunet_file_write(path, m->layout, (const float *const *)h, info,
+                                             ((mim_aunet *)m)->err, sizeof m->err))
+        st = MIM_ERR_IO;
+    free_host(m->layout, h);
+    return st;
+}
+
+mim_status mim_aunet_load(mim_aunet *m, const char *path, mim_aunet_info *info)
+{
+    mim_st_file *f = NULL;
+    if (mim_st_open(path, &f, m->err, sizeof m->err))
+        return MIM_ERR_FORMAT;
+    mim_status st = MIM_OK;
+    float **h = alloc_host(m->layout);
+    if (!h) {
+        st = MIM_ERR_NOMEM;
+    } else if (mim_aunet_file_info(f, info, m->err, sizeof m->err) ||
+               mim_aunet_file_load(f, m->layout, h, m->err, sizeof m->err)) {
+        st = MIM_ERR_FORMAT;
+    } else {
+        st = mim_aunet_set_params(m, (const float *const *)h);
+    }
+    free_host(m->layout, h);
+    mim_st_close(f);
+    return st;
+}
+
+/* ---- modules ---- */
+
+/* PReLU with one slope per group of C/G channels: relu(x) − s ⊙ relu(−x), where s repeats each
+ * group's slope over its channels and positions (built with two matmuls so the slopes get their
+ * gradient). Exact: for x > 0 it is x − s·0, for x < 0 it is 0 − s·(−x) = s·x. */
+static mim_status prelu_groups(mim_aunet *m, mim_tensor *x, mim_tensor *slopes, mim_tensor **out)
+{
+    mim_status st = MIM_OK;
+    const int64_t B = x->ne[0], C = x->ne[1], HW = x->ne[2] * x->ne[3], G = slopes->ne[0];
+    const int64_t per = C / G * HW;
+    mim_tensor *ones = m->group_ones, *row = NULL, *s1 = NULL, *s = NULL, *bo = NULL;
+    mim_tensor *pos = NULL, *neg = NULL, *nx = NULL, *rn = NULL, *t = NULL;
+    MIM_ASSERT(C % G == 0);
+    if (ones->ne[3] != per) {
+        TRY(mim_tensor_new(m->ctx, MIM_F32, 1, 1, 1, per, &ones));
+        TRY(mim_tensor_fill(ones, 1.0f));
+    }
+    /* slopes (G,1,1,1) as a (1,1,1,G) row, transposed: (G,1)·(1,per) -> (G,per) */
+    TRY(mim_reshape(m->ctx, slopes, 1, 1, 1, G, &row));
+    TRY(mim_matmul(m->ctx, row, ones, 1, 0, &s1));
+    TRY(mim_reshape(m->ctx, s1, 1, 1, 1, G * per, &s1));
+    /* repeat over the batch: (B,1,1,1)·(1,1,1,G·per) -> (B,1,1,G·per) */
+    TRY(mim_tensor_new(m->ctx, MIM_F32, B, 1, 1, 1, &bo));
+    TRY(mim_tensor_fill(bo, 1.0f));
+    TRY(mim_matmul(m->ctx, bo, s1, 0, 0, &s));
+    TRY(mim_reshape(m->ctx, s, B, C, x->ne[2], x->ne[3], &s));
+    TRY(mim_relu(m->ctx, x, &pos));
+    TRY(mim_scale(m->ctx, x, -1.0f, &nx));
+    TRY(mim_relu(m->ctx, nx, &rn));
+    TRY(mim_mul(m->ctx, s, rn, &neg));
+    TRY(mim_sub(m->ctx, pos, neg, &t));
+    *out = t;
+out:
+    return st;
+}
+
+static mim_status run_layer(mim_aunet *m, const layer *L, mim_tensor *const *params, mim_tensor *x,
+                            int training, mim_tensor **out)
+{
+    mim_status st = MIM_OK;
+    mim_tensor *y = NULL;
+    TRY(mim_conv2d(m->ctx, x, params[L->w], params[L->b], L->stride, L->pad, L->groups, &y));
+    if (L->norm == NORM_BN)
+        TRY(mim_batchnorm(m->ctx, y, params[L->bn_w], params[L->bn_b], params[L->bn_m],
+                          params[L->bn_v], training, 0.1f, 1e-5f, &y));
+    else if (L->norm == NORM_IN)
+        TRY(mim_instancenorm(m->ctx, y, 1e-5f, &y));
+    if (L->act == ACT_PRELU)
+        TRY(mim_prelu(m->ctx, y, params[L->slope], &y));
+    else if (L->act == ACT_PRELU_GROUPS)
+        TRY(prelu_groups(m, y, params[L->slope], &y));
+    *out = y;
+out:
+    return st;
+}
+
+static mim_status run_stack(mim_aunet *m, const stack *s, mim_tensor *const *params, mim_tensor *x,
+                            int training, mim_tensor **out)
+{
+    mim_status st = MIM_OK;
+    for (int i = 0; i < s->n; i++)
+        TRY(run_layer(m, &s->l[i], params, x, training, &x));
+    *out = x;
+out:
+    return st;
+}
+
+mim_status mim_aunet_ef(mim_aunet *m, mim_tensor *x, int training, mim_tensor **f)
+{
+    mim_status st = MIM_OK;
+    mim_tensor *y = x;
+    for (int i = 0; i < 4; i++) {
+        TRY(run_layer(m, &m->ef.l[i], m->p, y, training, &y));
+        if (i == 1 || i == 3)
+            TRY(mim_avgpool(m->ctx, y, 2, 2, &y));
+    }
+    TRY(mim_tanh(m->ctx, y, f));
+out:
+    return st;
+}
+
+mim_status mim_aunet_el(mim_aunet *m, mim_tensor *f, int snapshot, mim_tensor **M, mim_tensor **A,
+                        mim_tensor **H)
+{
+    mim_status st = MIM_OK;
+    mim_tensor *const *params = snapshot ? m->snap : m->p;
+    mim_tensor *h = NULL, *logits = NULL, *sm = NULL, *a = NULL;
+    TRY(run_stack(m, &m->el, params, f, 1, &h));
+    TRY(mim_tanh(m->ctx, h, &h));
+    TRY(mim_conv2d(m->ctx, h, params[m->el_head], params[m->el_head + 1], 1, 1, 1, &logits));
+    if (A) {
+        TRY(mim_softmax_spatial(m->ctx, logits, &sm));
+        TRY(mim_channel_sum(m->ctx, sm, &a));
+        *A = a;
+    }
+    if (M)
+        *M = logits;
+    if (H)
+        *H = h;
+out:
+    return st;
+}
+
+mim_status mim_aunet_eb(mim_aunet *m, mim_tensor *f, mim_tensor **b)
+{
+    mim_status st = MIM_OK;
+    mim_tensor *h = NULL;
+    TRY(run_stack(m, &m->eb, m->p, f, 1, &h));
+    TRY(mim_tanh(m->ctx, h, b));
+out:
+    return st;
+}
+
+mim_status mim_aunet_g(mim_aunet *m, mim_tensor *a, mim_tensor *fb, mim_tensor **out)
+{
+    mim_status st = MIM_OK;
+    mim_tensor *xs[2] = {a, fb}, *x = NULL;
+    TRY(mim_concat_channels(m->ctx, xs, 2, &x));
+    TRY(run_stack(m, &m->g, m->p, x, 1, &x));
+    TRY(mim_tanh(m->ctx, x, out));
+out:
+    return st;
+}
+
+mim_status mim_aunet_dl(mim_aunet *m, mim_tensor *f, mim_tensor **out)
+{
+    mim_status st = MIM_OK;
+    mim_tensor *h = NULL;
+    TRY(run_stack(m, &m->dl, m->p, f, 1, &h));
+    TRY(mim_conv2d(m->ctx, h, m->p[m->dl_head], m->p[m->dl_head + 1], 1, 1, 1, out));
+out:
+    return st;
+}
+
+mim_status mim_aunet_dfeat(mim_aunet *m, mim_aunet_module which, mim_tensor *f, mim_tensor **out)
+{
+    MIM_ASSERT(which == MIM_AUNET_DS || which == MIM_AUNET_DT);
+    return run_stack(m, which == MIM_AUNET_DS ? &m->ds : &m->dt, m->p, f, 1, out);
+}
+
+mim_status mim_aunet_fau(mim_aunet *m, mim_tensor *f, int training, mim_tensor **logits)
+{
+    mim_status st = MIM_OK;
+    mim_tensor *h = NULL;
+    TRY(run_stack(m, &m->fau, m->p, f, training, &h));
+    TRY(mim_global_avgpool(m->ctx, h, &h));
+    TRY(mim_conv2d(m->ctx, h, m->p[m->fau_fc_w], m->p[m->fau_fc_b], 1, 0, m->layout->n_au, logits));
+out:
+    return st;
+}
+
+mim_status mim_aunet_proj(mim_aunet *m, mim_aunet_module which, mim_tensor *f, mim_tensor **out)
+{
+    mim_status st = MIM_OK;
+    MIM_ASSERT(which == MIM_AUNET_PF || which == MIM_AUNET_PL || which == MIM_AUNET_PB);
+    const stack *s = &m->proj[which - MIM_AUNET_PF];
+    mim_tensor *z = NULL;
+    TRY(mim_avgpool(m->ctx, f, 4, 4, &z));
+    TRY(run_layer(m, &s->l[0], m->p, z, 1, &z));
+    TRY(mim_relu(m->ctx, z, &z));
+    TRY(run_layer(m, &s->l[1], m->p, z, 1, &z));
+    TRY(mim_l2norm_channels(m->ctx, z, 1e-12f, &z));
+    TRY(mim_reshape(m->ctx, z, z->ne[0], 1, z->ne[1], z->ne[2] * z->ne[3], out));
+out:
+    return st;
+}
+
+mim_status mim_aunet_snapshot(mim_aunet *m)
+{
+    mim_status st = MIM_OK;
+    for (int i = 0; i < m->layout->n_params; i++)
+        if (m->snap[i])
+            TRY(mim_tensor_copy(m->snap[i], m->p[i]));
+out:
+    return st;
+}
+
+/* ---- inference ---- */
+
+mim_status mim_aunet_infer(mim_aunet *m, const float *images, int batch, mim_aunet_path path,
+                           float *prob, int32_t *land_idx, float *land_xy)
+{
+    mim_status st = MIM_OK;
+    const int L = m->layout->n_land, A = m->layout->n_au, G = MIM_AUNET_GRID;
+    const int64_t S = MIM_AUNET_CROP;
+    int grad = mim_ctx_set_grad(m->ctx, 0);
+    float *maps = NULL;
+    mim_tensor *x = NULL, *f = NULL, *M = NULL, *att = NULL, *z = NULL, *p = NULL, *b = NULL;
+    mim_ctx_reset_step(m->ctx);
+    TRY(mim_tensor_new(m->ctx, MIM_F32, batch, 3, S, S, &x));
+    TRY(mim_tensor_set(x, images, (size_t)batch * 3 * S * S * sizeof(float)));
+    TRY(mim_aunet_ef(m, x, 0, &f));
+    TRY(mim_aunet_el(m, f, 0, &M, path == MIM_AUNET_PATH_TARGET ? &att : NULL, NULL));
+    if (path == MIM_AUNET_PATH_TARGET) {
+        TRY(mim_aunet_eb(m, f, &b));
+        TRY(mim_aunet_g(m, att, b, &f));
+    }
+    if (prob) {
+        TRY(mim_aunet_fau(m, f, 0, &z));
+        TRY(mim_sigmoid(m->ctx, z, &p));
+        TRY(mim_tensor_get(p, prob, (size_t)batch * A * sizeof(float)));
+    }
+    if (land_idx || land_xy) {
+        size_t n = (size_t)batch * L * G * G;
+        maps = malloc(n * sizeof(float));
+        if (!maps) {
+            st = MIM_ERR_NOMEM;
+            goto out;
+        }
+        TRY(mim_tensor_get(M, maps, n * sizeof(float)));
+        for (int i = 0; i < batch * L; i++) {
+            const float *r = maps + (size_t)i * G * G;
+            int best = 0;
+            for (int k = 1; k < G * G; k++)
+                if (r[k] > r[best])
+                    best = k;
+            if (land_idx)
+                land_idx[i] = best;
+            if (land_xy) {
+                const float scale = (float)MIM_AUNET_CROP / G;
+                land_xy[2 * i] = (float)(best % G) * scale;
+                land_xy[2 * i + 1] = (float)(best / G) * scale;
+            }
+        }
+    }
+out:
+    free(maps);
+    mim_ctx_reset_step(m->ctx);
+    mim_ctx_set_grad(m->ctx, grad);
+    return st;
+}
