@@ -8,7 +8,10 @@
 extern const mim_bench_cmd mim_bench_decode;
 #endif
 
+extern const mim_bench_cmd mim_bench_ops;
+
 static const mim_bench_cmd *const commands[] = {
+    &mim_bench_ops,
 #ifdef MIM_BENCH_HAVE_APP
     &mim_bench_decode,
 #endif

@@ -92,6 +92,34 @@ int mim__dnnl_act_backward(mim__dnnl *d, mim__dnnl_act act, long n, const float 
     return mim__dnnl_exec(d, e, ptr, acc);
 }
 
+/* ---- PReLU (one shared slope): plain loops, oneDNN 2.6's PReLU wants a slope tensor ---- */
+
+void mim__dnnl_prelu_forward(mim__dnnl *d, long n, float *y, const float *x, float slope)
+{
+    mim__dnnl_begin(d);
+#pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < n; i++)
+        y[i] = x[i] > 0.0f ? x[i] : slope * x[i];
+}
+
+void mim__dnnl_prelu_backward(mim__dnnl *d, long n, float *dx, float *dslope, const float *dy,
+                              const float *x, float slope)
+{
+    mim__dnnl_begin(d);
+    if (dx) {
+#pragma omp parallel for simd schedule(static)
+        for (long i = 0; i < n; i++)
+            dx[i] += x[i] > 0.0f ? dy[i] : slope * dy[i];
+    }
+    if (dslope) {
+        double acc = 0;
+#pragma omp parallel for simd reduction(+ : acc) schedule(static)
+        for (long i = 0; i < n; i++)
+            acc += x[i] > 0.0f ? 0.0 : (double)dy[i] * x[i];
+        *dslope += (float)acc;
+    }
+}
+
 /* ---- average pooling ----
  * OpenMP loops over (B*C) planes: oneDNN 2.6's plain-layout pooling (simple_nchw) measured
  * 95 ms forward for 2x2 over (16,32,176,176) on the 2-core test machine, these about 10 ms. */

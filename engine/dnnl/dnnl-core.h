@@ -44,19 +44,26 @@ int mim__dnnl_conv2d_backward_data(mim__dnnl *d, const mim__dnnl_conv *s, const 
 int mim__dnnl_conv2d_backward_weights(mim__dnnl *d, const mim__dnnl_conv *s, const float *x,
                                       const float *dy, float *dw, float *db, int accumulate);
 
-/* Batch normalisation over x (B,C,H,W) (HW = H*W). Training: batch statistics, biased variance
- * written to mean/var (C); evaluation (training == 0): mean/var are read. gamma/beta (C) may be
- * NULL (no affine). */
-int mim__dnnl_batchnorm_forward(mim__dnnl *d, int n_batch, int n_ch, int hw, float eps,
-                                int training, const float *x, const float *gamma, const float *beta,
-                                float *mean, float *var, float *y);
-/* Backward of the training-mode (batch statistics) or evaluation-mode forward. dgamma/dbeta may
- * be NULL when gamma is NULL. dx is written (or accumulated), dgamma/dbeta are accumulated when
- * accumulate is set. */
-int mim__dnnl_batchnorm_backward(mim__dnnl *d, int n_batch, int n_ch, int hw, float eps,
-                                 int training, const float *x, const float *gamma,
-                                 const float *mean, const float *var, const float *dy, float *dx,
-                                 float *dgamma, float *dbeta, int accumulate);
+/* Batch normalisation over x (n,c,hw), the semantics of mim_backend_i.batchnorm_forward:
+ * training: batch statistics into save_mean/save_invstd (c) and the running statistics updated
+ * with momentum (unbiased variance); evaluation: the running statistics are used. gamma/beta may
+ * be NULL. */
+int mim__dnnl_batchnorm_forward(mim__dnnl *d, int n, int c, int hw, float eps, float momentum,
+                                int training, float *y, const float *x, const float *gamma,
+                                const float *beta, float *run_mean, float *run_var,
+                                float *save_mean, float *save_invstd);
+/* Accumulates into dx, dgamma, dbeta (each may be NULL). */
+int mim__dnnl_batchnorm_backward(mim__dnnl *d, int n, int c, int hw, int training, float *dx,
+                                 float *dgamma, float *dbeta, const float *dy, const float *x,
+                                 const float *gamma, const float *save_mean,
+                                 const float *save_invstd);
+/* Instance normalisation without affine over x (n,c,hw); statistics (n*c). Backward
+ * accumulates into dx. */
+int mim__dnnl_instancenorm_forward(mim__dnnl *d, int n, int c, int hw, float eps, float *y,
+                                   const float *x, float *save_mean, float *save_invstd);
+int mim__dnnl_instancenorm_backward(mim__dnnl *d, int n, int c, int hw, float *dx, const float *dy,
+                                    const float *x, const float *save_mean,
+                                    const float *save_invstd);
 
 typedef enum {
     MIM__DNNL_RELU,
@@ -69,6 +76,12 @@ int mim__dnnl_act_forward(mim__dnnl *d, mim__dnnl_act act, long n, const float *
 /* dx = f'(x) dy, computed from the forward output y (all three are functions of y). */
 int mim__dnnl_act_backward(mim__dnnl *d, mim__dnnl_act act, long n, const float *y, const float *dy,
                            float *dx, int accumulate);
+
+/* PReLU with one shared slope over n elements: y = x > 0 ? x : slope x. Backward accumulates
+ * dx += dy (x > 0 ? 1 : slope) and *dslope += sum over x <= 0 of dy x (either may be NULL). */
+void mim__dnnl_prelu_forward(mim__dnnl *d, long n, float *y, const float *x, float slope);
+void mim__dnnl_prelu_backward(mim__dnnl *d, long n, float *dx, float *dslope, const float *dy,
+                              const float *x, float slope);
 
 /* Average pooling x (B,C,H,W) -> y (B,C,Ho,Wo); count_pad: padded cells count in the divisor
  * (PyTorch's count_include_pad). */
