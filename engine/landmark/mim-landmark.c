@@ -622,7 +622,7 @@ float mim_landmark_confidence(const mim_shape_predictor *sp, const float *xy)
     if (!(iod > 0))
         return 0;
     double r = sqrt(ss / MIM_LANDMARK_N68) / iod;
-    double q = r / 0.12;
+    double q = r / 0.25;
     return (float)exp(-q * q);
 }
 

@@ -79,9 +79,12 @@ void mim_shape_predictor_predict(const mim_shape_predictor *sp, const mim_image 
 
 /* Confidence in [0,1] of a 68-point result: how well the shape fits the predictor's mean shape
  * under a similarity transform. r = RMS residual of the fit in units of the fitted inter-ocular
- * distance; confidence = exp(-(r / 0.12)^2). Real faces score high; the regressor run on
- * background or on a box far off the face gives contorted shapes and scores low. Only for the
- * 68-point model (returns 0 otherwise). xy: (L,2). */
+ * distance; confidence = exp(-(r / 0.25)^2). Measured on the fixtures' 328 predictions on real
+ * faces: r median 0.125 (confidence 0.78), 90th percentile 0.23 (0.43), max 0.32 (0.2). It flags
+ * contorted shapes (a face leaving the frame, a box far off); it does NOT tell a face from
+ * background (the regressor's output is face-shaped anywhere: random boxes score the same), so
+ * the tracker also checks its faces against periodic detections. Only for the 68-point model
+ * (returns 0 otherwise). xy: (L,2). */
 float mim_landmark_confidence(const mim_shape_predictor *sp, const float *xy);
 
 /* The dlib-convention box in which the mean shape best fits the landmarks xy (L,2) (least

@@ -28,6 +28,7 @@ void mim_tracker_params_default(mim_tracker_params *p)
     p->redetect_every = 30;
     p->match_iou = 0.3f;
     p->max_faces = 16;
+    p->max_missed = 2;
 }
 
 mim_tracker *mim_tracker_new(const mim_shape_predictor *sp, const mim_tracker_params *params,
@@ -43,6 +44,8 @@ mim_tracker *mim_tracker_new(const mim_shape_predictor *sp, const mim_tracker_pa
         mim_tracker_params_default(&t->p);
     if (t->p.max_faces < 1)
         t->p.max_faces = 1;
+    if (t->p.max_faces > 256)
+        t->p.max_faces = 256;
     t->detect = detect;
     t->detect_user = detect_user;
     t->tracks = calloc((size_t)t->p.max_faces, sizeof *t->tracks);
@@ -177,6 +180,8 @@ int mim_tracker_update(mim_tracker *t, const mim_image *frame)
         t->n_detections++;
         t->last_detect = t->frame;
         t->need_detect = 0;
+        int n_old = t->n_tracks;
+        unsigned char matched[256] = {0};
         for (int d = 0; d < n; d++) {
             int best = -1;
             double best_iou = 0;
@@ -186,6 +191,8 @@ int mim_tracker_update(mim_tracker *t, const mim_image *frame)
                     best_iou = iou, best = i;
             }
             if (best >= 0 && best_iou >= t->p.match_iou) {
+                if (best < (int)sizeof matched)
+                    matched[best] = 1;
                 /* a face being lost: re-seed it from the detection if that fits better */
                 mim_track *tr = &t->tracks[best];
                 if (tr->n_lost > 0) {
@@ -217,6 +224,13 @@ int mim_tracker_update(mim_tracker *t, const mim_image *frame)
             t->tracks[i].id = t->next_id++;
             t->tracks[i].n_frames = 1;
             t->n_tracks++;
+        }
+        for (int i = n_old - 1; i >= 0; i--) {
+            if (i < (int)sizeof matched && matched[i]) {
+                t->tracks[i].n_missed = 0;
+            } else if (++t->tracks[i].n_missed >= t->p.max_missed && t->p.max_missed > 0) {
+                remove_track(t, i);
+            }
         }
     }
     return t->n_tracks;

@@ -6,8 +6,10 @@
  * below `min_confidence` is dropped after `max_lost` frames. The detector (a callback, normally
  * the OpenCV cascade of engine/face) runs on the first frame, whenever a face was dropped or is
  * low, and every `redetect_every` frames; a detection that overlaps no tracked face (IoU of the
- * boxes < `match_iou`) starts a new face with a new id. Ids grow from 1 and are never reused;
- * two faces that converge on the same spot are merged (the older id stays).
+ * boxes < `match_iou`) starts a new face with a new id; a tracked face that no detection matches
+ * `max_missed` detector runs in a row is dropped (the landmark confidence alone cannot tell a
+ * face from background). Ids grow from 1 and are never reused; two faces that converge on the
+ * same spot are merged (the older id stays).
  *
  * Not thread-safe (one tracker per video, on one thread); the predictor is only read.
  */
@@ -25,7 +27,8 @@ typedef struct {
     int max_lost;         /* frames a face may stay lost before it is dropped (default 2) */
     int redetect_every;   /* run the detector every N frames, 0 = only when needed (30) */
     float match_iou;      /* detection vs tracked box overlap that means "same face" (0.3) */
-    int max_faces;        /* at most this many faces (16) */
+    int max_faces;        /* at most this many faces (16, at most 256) */
+    int max_missed;       /* detector runs in a row without a match before a drop (2; 0 never) */
 } mim_tracker_params;
 
 typedef struct {
@@ -35,6 +38,7 @@ typedef struct {
     float confidence;               /* mim_landmark_confidence of xy */
     int n_frames;                   /* frames tracked so far */
     int n_lost;                     /* consecutive frames below min_confidence */
+    int n_missed;                   /* consecutive detector runs that did not find it */
     int detected;                   /* 1 if this frame's box came from the detector */
 } mim_track;
 
