@@ -6,6 +6,7 @@
 
 #ifdef MIM_BENCH_HAVE_APP
 extern const mim_bench_cmd mim_bench_decode;
+extern const mim_bench_cmd mim_bench_landmark;
 #endif
 
 extern const mim_bench_cmd mim_bench_ops;
@@ -14,6 +15,7 @@ static const mim_bench_cmd *const commands[] = {
     &mim_bench_ops,
 #ifdef MIM_BENCH_HAVE_APP
     &mim_bench_decode,
+    &mim_bench_landmark,
 #endif
     NULL,
 };
