@@ -14,7 +14,7 @@
     } while (0)
 
 enum { NORM_NONE, NORM_BN, NORM_IN };
-enum { ACT_NONE, ACT_PRELU, ACT_PRELU_GROUPS };
+enum { ACT_NONE, ACT_PRELU };
 
 /* One conv layer with its optional norm and activation; indices are layout params (-1: none). */
 typedef struct {
@@ -37,7 +37,6 @@ struct mim_aunet {
     mim_tensor **snap; /* [n_params]: El* copies of El's params, NULL elsewhere */
     stack ef, el, eb, g, dl, ds, dt, fau, proj[3];
     int el_head, dl_head, fau_fc_w, fau_fc_b;
-    mim_tensor *group_ones; /* (1,1,1,64·44·44) for the grouped PReLU expansion */
     char err[512];
 };
 
@@ -134,16 +133,14 @@ static void build_stacks(mim_aunet *m)
         snprintf(a, sizeof a, "%s.net.11", dn[k]);
         d[k]->l[d[k]->n++] = conv_layer(m, a, 1, 0, 1);
     }
-    int n_au = m->layout->n_au;
     for (int i = 0; i < 4; i++) {
         snprintf(a, sizeof a, "Fau.c%d", i + 1);
-        layer L = conv_layer(m, a, 1, 1, i ? n_au : 1);
+        layer L = conv_layer(m, a, 1, 1, 1);
         if (i < 3) {
             snprintf(a, sizeof a, "Fau.bn%d", i + 1);
             with_bn(m, &L, a);
             snprintf(b, sizeof b, "Fau.prelu%d.weight", i + 1);
             with_prelu(m, &L, b);
-            L.act = n_au > 1 ? ACT_PRELU_GROUPS : ACT_PRELU;
         }
         m->fau.l[m->fau.n++] = L;
     }
@@ -206,9 +203,6 @@ mim_status mim_aunet_new(mim_ctx *ctx, int n_au, int n_land, uint64_t seed, mim_
             goto out;
         }
     }
-    TRY(mim_tensor_new_persist(ctx, MIM_F32, 1, 1, 1, (int64_t)MIM_AUNET_FEAT * 44 * 44,
-                               &m->group_ones));
-    TRY(mim_tensor_fill(m->group_ones, 1.0f));
     mim_rng rng;
     mim_rng_seed(&rng, seed);
     mim_aunet_layout_init(l, &rng, host);
@@ -363,40 +357,6 @@ mim_status mim_aunet_load(mim_aunet *m, const char *path, mim_aunet_info *info)
 
 /* ---- modules ---- */
 
-/* PReLU with one slope per group of C/G channels: relu(x) − s ⊙ relu(−x), where s repeats each
- * group's slope over its channels and positions (built with two matmuls so the slopes get their
- * gradient). Exact: for x > 0 it is x − s·0, for x < 0 it is 0 − s·(−x) = s·x. */
-static mim_status prelu_groups(mim_aunet *m, mim_tensor *x, mim_tensor *slopes, mim_tensor **out)
-{
-    mim_status st = MIM_OK;
-    const int64_t B = x->ne[0], C = x->ne[1], HW = x->ne[2] * x->ne[3], G = slopes->ne[0];
-    const int64_t per = C / G * HW;
-    mim_tensor *ones = m->group_ones, *row = NULL, *s1 = NULL, *s = NULL, *bo = NULL;
-    mim_tensor *pos = NULL, *neg = NULL, *nx = NULL, *rn = NULL, *t = NULL;
-    MIM_ASSERT(C % G == 0);
-    if (ones->ne[3] != per) {
-        TRY(mim_tensor_new(m->ctx, MIM_F32, 1, 1, 1, per, &ones));
-        TRY(mim_tensor_fill(ones, 1.0f));
-    }
-    /* slopes (G,1,1,1) as a (1,1,1,G) row, transposed: (G,1)·(1,per) -> (G,per) */
-    TRY(mim_reshape(m->ctx, slopes, 1, 1, 1, G, &row));
-    TRY(mim_matmul(m->ctx, row, ones, 1, 0, &s1));
-    TRY(mim_reshape(m->ctx, s1, 1, 1, 1, G * per, &s1));
-    /* repeat over the batch: (B,1,1,1)·(1,1,1,G·per) -> (B,1,1,G·per) */
-    TRY(mim_tensor_new(m->ctx, MIM_F32, B, 1, 1, 1, &bo));
-    TRY(mim_tensor_fill(bo, 1.0f));
-    TRY(mim_matmul(m->ctx, bo, s1, 0, 0, &s));
-    TRY(mim_reshape(m->ctx, s, B, C, x->ne[2], x->ne[3], &s));
-    TRY(mim_relu(m->ctx, x, &pos));
-    TRY(mim_scale(m->ctx, x, -1.0f, &nx));
-    TRY(mim_relu(m->ctx, nx, &rn));
-    TRY(mim_mul(m->ctx, s, rn, &neg));
-    TRY(mim_sub(m->ctx, pos, neg, &t));
-    *out = t;
-out:
-    return st;
-}
-
 static mim_status run_layer(mim_aunet *m, const layer *L, mim_tensor *const *params, mim_tensor *x,
                             int training, mim_tensor **out)
 {
@@ -410,8 +370,6 @@ static mim_status run_layer(mim_aunet *m, const layer *L, mim_tensor *const *par
         TRY(mim_instancenorm(m->ctx, y, 1e-5f, &y));
     if (L->act == ACT_PRELU)
         TRY(mim_prelu(m->ctx, y, params[L->slope], &y));
-    else if (L->act == ACT_PRELU_GROUPS)
-        TRY(prelu_groups(m, y, params[L->slope], &y));
     *out = y;
 out:
     return st;
@@ -501,13 +459,50 @@ mim_status mim_aunet_dfeat(mim_aunet *m, mim_aunet_module which, mim_tensor *f, 
     return run_stack(m, which == MIM_AUNET_DS ? &m->ds : &m->dt, m->p, f, 1, out);
 }
 
+/* Fau runs branch by branch, like the reference: each branch's weights are batch-dimension views
+ * of the fused params (branch a owns rows [64a, 64a+64) of every conv weight, bias and BN vector,
+ * row a of the PReLU slopes and of the fully connected weight and bias). */
+static mim_status fau_branch(mim_aunet *m, mim_tensor *f, int a, int training, mim_tensor **out)
+{
+    mim_status st = MIM_OK;
+    const int64_t F = MIM_AUNET_FEAT;
+    mim_tensor *h = f, *w, *b, *g, *be, *rm, *rv, *s;
+    for (int i = 0; i < m->fau.n; i++) {
+        const layer *L = &m->fau.l[i];
+        TRY(mim_slice_batch(m->ctx, m->p[L->w], a * F, F, &w));
+        TRY(mim_slice_batch(m->ctx, m->p[L->b], a * F, F, &b));
+        TRY(mim_conv2d(m->ctx, h, w, b, 1, 1, 1, &h));
+        if (L->norm == NORM_BN) {
+            TRY(mim_slice_batch(m->ctx, m->p[L->bn_w], a * F, F, &g));
+            TRY(mim_slice_batch(m->ctx, m->p[L->bn_b], a * F, F, &be));
+            TRY(mim_slice_batch(m->ctx, m->p[L->bn_m], a * F, F, &rm));
+            TRY(mim_slice_batch(m->ctx, m->p[L->bn_v], a * F, F, &rv));
+            TRY(mim_batchnorm(m->ctx, h, g, be, rm, rv, training, 0.1f, 1e-5f, &h));
+        }
+        if (L->act == ACT_PRELU) {
+            TRY(mim_slice_batch(m->ctx, m->p[L->slope], a, 1, &s));
+            TRY(mim_prelu(m->ctx, h, s, &h));
+        }
+    }
+    TRY(mim_global_avgpool(m->ctx, h, &h));
+    TRY(mim_slice_batch(m->ctx, m->p[m->fau_fc_w], a, 1, &w));
+    TRY(mim_slice_batch(m->ctx, m->p[m->fau_fc_b], a, 1, &b));
+    TRY(mim_linear(m->ctx, h, w, b, out));
+out:
+    return st;
+}
+
 mim_status mim_aunet_fau(mim_aunet *m, mim_tensor *f, int training, mim_tensor **logits)
 {
     mim_status st = MIM_OK;
-    mim_tensor *h = NULL;
-    TRY(run_stack(m, &m->fau, m->p, f, training, &h));
-    TRY(mim_global_avgpool(m->ctx, h, &h));
-    TRY(mim_conv2d(m->ctx, h, m->p[m->fau_fc_w], m->p[m->fau_fc_b], 1, 0, m->layout->n_au, logits));
+    mim_tensor *outs[MIM_AUNET_MAX_AU];
+    const int n_au = m->layout->n_au;
+    for (int a = 0; a < n_au; a++)
+        TRY(fau_branch(m, f, a, training, &outs[a]));
+    if (n_au == 1)
+        *logits = outs[0];
+    else
+        TRY(mim_concat_channels(m->ctx, outs, n_au, logits));
 out:
     return st;
 }
