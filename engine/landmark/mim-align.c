@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 const int mim_align_49_from_68[MIM_ALIGN_N49] = {
     17, 18, 19, 20, 21, 22, 23, 24, 25, 26,         /* 0-9 eyebrows */
@@ -62,59 +63,13 @@ void mim_align_transform_points(const double m[6], const float *src, float *dst,
     }
 }
 
-int mim_align_invert(const double m[6], double inv[6])
-{
-    double det = m[0] * m[4] - m[1] * m[3];
-    if (det == 0 || !isfinite(det))
-        return -1;
-    double a = m[4] / det, b = -m[1] / det, c = -m[3] / det, d = m[0] / det;
-    inv[0] = a, inv[1] = b, inv[2] = -(a * m[2] + b * m[5]);
-    inv[3] = c, inv[4] = d, inv[5] = -(c * m[2] + d * m[5]);
-    return 0;
-}
-
 void mim_align_warp_rgb(const mim_image *src, const double m[6], uint8_t *dst, int size,
                         uint8_t border)
 {
-    double iv[6];
-    if (mim_align_invert(m, iv)) {
-        for (size_t i = 0; i < (size_t)size * size * 3; i++)
-            dst[i] = border;
-        return;
-    }
-    const int w = src->width, h = src->height;
-    for (int y = 0; y < size; y++) {
-        uint8_t *o = dst + (size_t)y * size * 3;
-        for (int x = 0; x < size; x++, o += 3) {
-            double sx = iv[0] * x + iv[1] * y + iv[2];
-            double sy = iv[3] * x + iv[4] * y + iv[5];
-            double fx = floor(sx), fy = floor(sy);
-            if (!(fx >= -1 && fy >= -1 && fx < w && fy < h)) {
-                o[0] = o[1] = o[2] = border;
-                continue;
-            }
-            int x0 = (int)fx, y0 = (int)fy;
-            float ax = (float)(sx - fx), ay = (float)(sy - fy);
-            float wt[4] = {(1 - ax) * (1 - ay), ax * (1 - ay), (1 - ax) * ay, ax * ay};
-            const uint8_t *p[4];
-            static const uint8_t grey3[3] = {0, 0, 0};
-            int inside[4];
-            for (int k = 0; k < 4; k++) {
-                int xx = x0 + (k & 1), yy = y0 + (k >> 1);
-                inside[k] = xx >= 0 && yy >= 0 && xx < w && yy < h;
-                p[k] = inside[k]
-                           ? (const uint8_t *)src->data + (size_t)yy * src->stride + (size_t)xx * 3
-                           : grey3;
-            }
-            for (int ch = 0; ch < 3; ch++) {
-                float v = 0;
-                for (int k = 0; k < 4; k++)
-                    v += wt[k] * (inside[k] ? p[k][ch] : border);
-                int iv8 = (int)lrintf(v);
-                o[ch] = (uint8_t)(iv8 < 0 ? 0 : iv8 > 255 ? 255 : iv8);
-            }
-        }
-    }
+    mim_image out = mim_image_view(dst, size, size, (size_t)size * 3, MIM_IMAGE_RGB8);
+    const double bv[3] = {border, border, border};
+    if (mim_image_warp_affine(src, &out, m, bv))
+        memset(dst, border, (size_t)size * size * 3);
 }
 
 void mim_align_crop_chw(const uint8_t *rgb, int size, int off, int crop, float *chw)

@@ -4,9 +4,8 @@
  *   --mim_align_warp_rgb--> 200x200 RGB (bilinear, grey 128 outside) --mim_align_crop_chw-->
  *   (3,176,176) float in [-1,1] (centre crop at 12,12, (v/255 - 0.5)/0.5, RGB order).
  *
- * The warp is our own float bilinear (pixel centres at integer coordinates, as OpenCV's
- * warpAffine); it is not bit-exact with OpenCV's 5-bit fixed-point table: differences are at
- * most 1 grey level on smooth images.
+ * The warp is engine/face's mim_image_warp_affine (cv::warpAffine's INTER_LINEAR fixed-point
+ * scheme, BORDER_CONSTANT), as ADLD's face_transform.py warps with OpenCV.
  */
 #pragma once
 
@@ -35,11 +34,9 @@ int mim_align_matrix(const float *xy49, int size, double m[6]);
 /* Applies M to n points (n,2) in place (or from src to dst; they may alias). */
 void mim_align_transform_points(const double m[6], const float *src, float *dst, int n);
 
-/* Inverse of a 2x3 affine matrix; -1 if singular. */
-int mim_align_invert(const double m[6], double inv[6]);
-
-/* dst (size,size,3) RGB = src warped by M: dst(x,y) = bilinear src(M^-1 (x,y)); neighbours
- * outside src read `border` (in all channels). src must have 3 channels. */
+/* dst (size,size,3) RGB = src (RGB8) warped by M (mim_image_warp_affine): dst(x,y) = bilinear
+ * src(M^-1 (x,y)); neighbours outside src read `border` (all channels); a singular M gives an
+ * all-border image. */
 void mim_align_warp_rgb(const mim_image *src, const double m[6], uint8_t *dst, int size,
                         uint8_t border);
 

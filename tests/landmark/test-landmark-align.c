@@ -93,10 +93,11 @@ static void test_known_similarity(void)
         mim_align_68_to_49(moved, mv49);
         MT_CHECK(mim_align_matrix(xy49, 200, m) == 0);
         MT_CHECK(mim_align_matrix(mv49, 200, m2) == 0);
-        MT_CHECK(mim_align_invert(A, inv) == 0);
-        double want[6] = {m[0] * inv[0] + m[1] * inv[3], m[0] * inv[1] + m[1] * inv[4],
-                          m[0] * inv[2] + m[1] * inv[5] + m[2], m[3] * inv[0] + m[4] * inv[3],
-                          m[3] * inv[1] + m[4] * inv[4], m[3] * inv[2] + m[4] * inv[5] + m[5]};
+        MT_CHECK(mim_affine_invert(A, inv) == 0);
+        double want[6] = {
+            m[0] * inv[0] + m[1] * inv[3],        m[0] * inv[1] + m[1] * inv[4],
+            m[0] * inv[2] + m[1] * inv[5] + m[2], m[3] * inv[0] + m[4] * inv[3],
+            m[3] * inv[1] + m[4] * inv[4],        m[3] * inv[2] + m[4] * inv[5] + m[5]};
         for (int i = 0; i < 6; i++) {
             double tol = (i == 2 || i == 5) ? 1e-3 : 1e-5;
             double d = fabs(m2[i] - want[i]);
@@ -135,8 +136,12 @@ static void test_warp_exact(void)
         for (int x = 0; x < w; x++)
             for (int c = 0; c < 3; c++)
                 src[(y * w + x) * 3 + c] = pattern(x, y, c);
-    mim_image img = {.width = w, .height = h, .channels = 3, .stride = (size_t)w * 3,
-                     .data = src, .format = MIM_IMAGE_RGB8};
+    mim_image img = {.width = w,
+                     .height = h,
+                     .channels = 3,
+                     .stride = (size_t)w * 3,
+                     .data = src,
+                     .format = MIM_IMAGE_RGB8};
     int bad = 0;
     /* translation: dst(x,y) = src(x + 140, y + 100); x + 140 >= 300 reads the border */
     double m[6] = {1, 0, -140, 0, 1, -100};
@@ -159,8 +164,8 @@ static void test_warp_exact(void)
                 int sx = 250 - y, sy = x - 10;
                 int want = sx >= 0 && sx < w && sy >= 0 && sy < h ? pattern(sx, sy, c) : 128;
                 if (dst[(y * 200 + x) * 3 + c] != want && !bad++)
-                    MT_FAIL("rotate: (%d,%d,%d) = %d, want %d", x, y, c,
-                            dst[(y * 200 + x) * 3 + c], want);
+                    MT_FAIL("rotate: (%d,%d,%d) = %d, want %d", x, y, c, dst[(y * 200 + x) * 3 + c],
+                            want);
             }
     /* half-pixel shift: the mean of two neighbours (bilinear) */
     double hm[6] = {1, 0, -0.5, 0, 1, 0};
@@ -218,8 +223,12 @@ static void test_align_face(void)
     uint8_t *src = malloc((size_t)w * h * 3), *al = malloc(200 * 200 * 3);
     for (int i = 0; i < w * h * 3; i++)
         src[i] = pattern((i / 3) % w, (i / 3) / w, i % 3);
-    mim_image img = {.width = w, .height = h, .channels = 3, .stride = (size_t)w * 3,
-                     .data = src, .format = MIM_IMAGE_RGB8};
+    mim_image img = {.width = w,
+                     .height = h,
+                     .channels = 3,
+                     .stride = (size_t)w * 3,
+                     .data = src,
+                     .format = MIM_IMAGE_RGB8};
     float *chw = malloc(sizeof(float) * 3 * 176 * 176);
     MT_CHECK(mim_align_face(&img, xy68, al, al49, chw) == 0);
     /* nose (49-point 13 = source (50,60)) at the centre 99.5; a 1/scale-pixel check */

@@ -171,8 +171,8 @@ static void test_tiny_parse_and_predict(void)
     for (int y = 0; y < 5; y++)
         for (int x = 0; x < 9; x++)
             px[y * 9 + x] = x < 4 ? 100 : 0;
-    mim_image img = {.width = 9, .height = 5, .channels = 1, .stride = 9, .data = px,
-                     .format = MIM_IMAGE_GREY8};
+    mim_image img = {
+        .width = 9, .height = 5, .channels = 1, .stride = 9, .data = px, .format = MIM_IMAGE_GREY8};
     mim_face_box box = {0, 0, 8, 4};
     float xy[4];
     int32_t xi[4];
@@ -193,7 +193,11 @@ static void test_tiny_parse_and_predict(void)
         rgb[3 * i + 1] = px[i] ? 101 : 0;
         rgb[3 * i + 2] = px[i] ? 102 : 0;
     }
-    mim_image im3 = {.width = 9, .height = 5, .channels = 3, .stride = 27, .data = rgb,
+    mim_image im3 = {.width = 9,
+                     .height = 5,
+                     .channels = 3,
+                     .stride = 27,
+                     .data = rgb,
                      .format = MIM_IMAGE_RGB8};
     float xy3[4];
     mim_shape_predictor_predict(sp, &im3, &box, xy3, NULL, NULL);

@@ -230,10 +230,9 @@ static void test_reference_boxes(void)
                 float gotf[136];
                 g_assert_cmpint(read_rect(mim_json_get(e, "rect"), &box), ==, 0);
                 for (int c = 0; c < 2; c++) {
-                    g_assert_cmpint(read_points(mim_json_get(e, c ? "landmarks_gray"
-                                                                  : "landmarks_rgb"),
-                                                want),
-                                    ==, 0);
+                    g_assert_cmpint(
+                        read_points(mim_json_get(e, c ? "landmarks_gray" : "landmarks_rgb"), want),
+                        ==, 0);
                     mim_shape_predictor_predict(sp, c ? f.grey : f.rgb, &box, gotf, got, NULL);
                     double w = compare(got, gotf, want, &st[s][c], 0);
                     if (w > 0.01)
@@ -311,8 +310,8 @@ static void test_detect_path(void)
             int best = -1;
             double best_iou = 0.3;
             for (size_t r = 0; r < n_rects; r++) {
-                mim_face_box mb = mim_face_box_from_cascade(rects[r].x, rects[r].y, rects[r].w,
-                                                            rects[r].h);
+                mim_face_box mb =
+                    mim_face_box_from_cascade(rects[r].x, rects[r].y, rects[r].w, rects[r].h);
                 double iou = box_iou(&mb, &hb);
                 if (iou > best_iou)
                     best_iou = iou, best = (int)r;
@@ -320,8 +319,8 @@ static void test_detect_path(void)
             if (best < 0)
                 continue;
             n_found++;
-            mim_face_box mb = mim_face_box_from_cascade(rects[best].x, rects[best].y,
-                                                        rects[best].w, rects[best].h);
+            mim_face_box mb = mim_face_box_from_cascade(rects[best].x, rects[best].y, rects[best].w,
+                                                        rects[best].h);
             mim_shape_predictor_predict(sp, f.rgb, &mb, gotf, got, NULL);
             long n0 = st.n_points;
             double s0 = st.sum_iod;
@@ -335,8 +334,8 @@ static void test_detect_path(void)
                                f.name, hb.left, hb.top, hb.right, hb.bottom, rects[best].x,
                                rects[best].y, rects[best].w, rects[best].h, rects[best].neighbors,
                                best_iou, 100 * pf, iod_of(want));
-            mim_face_box raw = mim_face_box_from_xywh(rects[best].x, rects[best].y,
-                                                      rects[best].w, rects[best].h);
+            mim_face_box raw =
+                mim_face_box_from_xywh(rects[best].x, rects[best].y, rects[best].w, rects[best].h);
             mim_shape_predictor_predict(sp, f.rgb, &raw, gotf, got, NULL);
             compare(got, gotf, want, &st_raw, 0);
             /* one more pass in the box the first result implies (what the tracker does) */

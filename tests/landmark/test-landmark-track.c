@@ -17,10 +17,10 @@
 #include "landmark/mim-landmark.h"
 #include "landmark/mim-tracker.h"
 
-#define W 640
-#define H 480
+#define W        640
+#define H        480
 #define N_FRAMES 90
-#define GONE_AT 60
+#define GONE_AT  60
 
 static void path(int face, int t, double m[6])
 {
@@ -102,8 +102,8 @@ static void test_two_faces(void)
         g_test_skip("MIMICA_SHARED_DIR unset");
         return;
     }
-    g_autofree char *ipath = g_build_filename(shared, "fixtures", "faces", "images",
-                                              "Tom_Cruise_avp_2014_4.jpg", NULL);
+    g_autofree char *ipath =
+        g_build_filename(shared, "fixtures", "faces", "images", "Tom_Cruise_avp_2014_4.jpg", NULL);
     char err[512];
     mim_shape_predictor *sp;
     if (mim_shape_predictor_load(NULL, &sp, err, sizeof err)) {
@@ -187,8 +187,8 @@ static void test_two_faces(void)
             g_test_fail_printf("frame %d: faces seen %d/%d, want 1/1", t, seen[0], seen[1]);
     }
     for (int f = 0; f < 2; f++)
-        g_test_message("face %d: id %d, %d frames, mean landmark error %.2f %% IOD, max %.2f %%",
-                       f, id_of[f], err_n[f], err_n[f] ? 100 * err_sum[f] / err_n[f] : 0,
+        g_test_message("face %d: id %d, %d frames, mean landmark error %.2f %% IOD, max %.2f %%", f,
+                       id_of[f], err_n[f], err_n[f] ? 100 * err_sum[f] / err_n[f] : 0,
                        100 * err_max[f]);
     g_test_message("detector runs %d in %d frames; right face dropped at frame %d (gone from %d);"
                    " highest id %d; tracking %.2f ms/frame incl. detection",
