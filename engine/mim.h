@@ -172,6 +172,9 @@ mim_status mim_tensor_new_persist(mim_ctx *ctx, mim_dtype dtype, int64_t b, int6
 mim_status mim_tensor_set(mim_tensor *t, const void *src, size_t n_bytes);
 mim_status mim_tensor_get(const mim_tensor *t, void *dst, size_t n_bytes);
 mim_status mim_tensor_fill(mim_tensor *t, float value); /* F32 only */
+/* Marks a non-parameter float tensor (an input) as requiring grad, so that backward fills its
+ * ->grad (in the persistent arena for a persistent tensor, else in the step arena). */
+void mim_tensor_set_requires_grad(mim_tensor *t, int on);
 /* dst = src (same shape and dtype), no tape entry. */
 mim_status mim_tensor_copy(mim_tensor *dst, const mim_tensor *src);
 

@@ -1,0 +1,72 @@
+/* mim-private.h: engine internals shared by mim-tensor.c and mim-ops.c (context, arenas, tape). */
+#pragma once
+
+#include "mim-backend-impl.h"
+
+/* A chunked bump allocator over backend memory (be != NULL) or host memory (be == NULL). */
+typedef struct mim__chunk mim__chunk;
+typedef struct {
+    mim_backend *be;
+    size_t min_chunk;
+    mim__chunk *chunks; /* newest first */
+    size_t used, high;  /* bytes in use (all chunks), high-water mark */
+    long *n_grow;       /* the context's counter */
+} mim__arena;
+
+typedef struct mim__entry mim__entry;
+typedef mim_status (*mim__bw_fn)(mim_ctx *ctx, mim__entry *e);
+
+#define MIM__MAX_IN 8
+
+/* One tape entry: an op application whose output requires grad. */
+struct mim__entry {
+    mim__entry *prev;
+    mim__bw_fn bw;
+    const char *op;
+    mim_tensor *out;
+    mim_tensor *in[MIM__MAX_IN];
+    int n_in;
+    mim_tensor *saved[2];
+    int iarg[4];
+    float farg[2];
+    mim_conv_shape conv;
+    mim_pool_shape pool;
+    uint32_t visit;
+};
+
+struct mim_ctx {
+    mim_backend *be;
+    mim_backend *ref; /* fallback for the optional entries of a host backend */
+    mim__arena persist_data, step_data, persist_host, step_host;
+    long n_grow;
+    mim__entry *tape;
+    long n_tape, n_visited;
+    int grad_enabled;
+    uint32_t bw_gen;
+    mim_tensor **params; /* parameters and buffers, in creation order */
+    int n_params, cap_params;
+    char err[512];
+};
+
+mim_status mim__error(mim_ctx *ctx, mim_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Copies the failing backend's message into the context's error. */
+mim_status mim__be_fail(mim_ctx *ctx, mim_status st, const char *op);
+/* The backend whose table has entry `has` (be itself, or the ref fallback of a host backend). */
+mim_backend *mim__pick(mim_ctx *ctx, int has);
+
+/* New step tensor (F32 unless dtype), data uninitialised. */
+mim_status mim__new(mim_ctx *ctx, mim_dtype dtype, const int64_t ne[4], mim_tensor **out);
+/* A header in the step arena sharing base's data (offset in elements). */
+mim_status mim__view(mim_ctx *ctx, mim_tensor *x, size_t off, const int64_t ne[4],
+                     mim_tensor **out);
+/* Appends a tape entry for out if any input requires grad (and grad mode is on); sets out's
+ * REQUIRES_GRAD. *e is NULL when nothing is recorded. */
+mim_status mim__record(mim_ctx *ctx, const char *op, mim__bw_fn bw, mim_tensor *out,
+                       mim_tensor *const *in, int n_in, mim__entry **e);
+/* The gradient buffer of t for the running backward, or NULL when t needs none. */
+float *mim__grad(mim_ctx *ctx, mim_tensor *t, mim_status *st);
+
+#define MIM__BE(ctx, fn)        mim__pick((ctx), (ctx)->be->i->fn != NULL)
+#define MIM__CALL(ctx, fn, ...) (MIM__BE(ctx, fn)->i->fn(MIM__BE(ctx, fn), __VA_ARGS__))
+#define MIM__F(t)               ((float *)(t)->data)
