@@ -70,7 +70,6 @@ struct mim__dnnl {
 
 int mim__dnnl_fail(mim__dnnl *d, dnnl_status_t st, const char *what);
 int mim__dnnl_fail_msg(mim__dnnl *d, const char *msg);
-void mim__dnnl_begin(mim__dnnl *d);
 /* Returns the entry for key k (found = 1) or the free slot where to build it (found = 0). The
  * pointer is valid until the next lookup. */
 mim__dnnl_entry *mim__dnnl_lookup(mim__dnnl *d, const mim__dnnl_key *k, int *found);

@@ -24,6 +24,8 @@ const char *mim__dnnl_last_error(const mim__dnnl *d);
 int mim__dnnl_n_threads(const mim__dnnl *d);
 /* Number of primitives created so far (cache misses); a hot loop must leave it unchanged. */
 long mim__dnnl_n_created(const mim__dnnl *d);
+/* Sets the calling thread's OpenMP team size to the backend's (every entry point calls it). */
+void mim__dnnl_begin(mim__dnnl *d);
 
 /* 2-D convolution. Shapes: x (B,Ci,H,W), w (Co,Ci/groups,KH,KW), b (Co) or NULL,
  * y (B,Co,Ho,Wo) with Ho = (H + pad_t + pad_b - KH) / stride_h + 1 (likewise Wo). */

@@ -1,6 +1,7 @@
 /* mim-dnnl.c: the dnnl backend's table (mim-backend-impl.h) over the raw-pointer functions of
  * dnnl-core.h. Host memory; every backward accumulates, as the table's contract says. Entries left
- * NULL (losses, reductions, elementwise helpers, Adam) run the ref loops on the same pointers. */
+ * NULL (losses, reduce_sum, l2norm) run the ref loops on the same pointers. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +274,156 @@ static mim_status dn_gemm(mim_backend *be, int batch, int trans_a, int trans_b, 
     return MIM_OK;
 }
 
+/* ---- memory-bound helpers: the ref loops' arithmetic, spread over the OpenMP threads ---- */
+
+#define PAR_MIN 32768 /* below this many elements one thread is faster than waking the team */
+
+static mim_status dn_channel_sum_forward(mim_backend *be, int n, int c, int64_t hw, float *y,
+                                         const float *x)
+{
+    mim__dnnl_begin(state(be));
+#pragma omp parallel for collapse(2) schedule(static) if ((int64_t)n * c * hw > PAR_MIN)
+    for (int b = 0; b < n; b++) {
+        for (int64_t p0 = 0; p0 < hw; p0 += 1024) {
+            int64_t p1 = p0 + 1024 < hw ? p0 + 1024 : hw;
+            float *yb = y + (size_t)b * hw;
+            for (int64_t p = p0; p < p1; p++)
+                yb[p] = 0.0f;
+            for (int k = 0; k < c; k++) {
+                const float *xp = x + ((size_t)b * c + k) * hw;
+                for (int64_t p = p0; p < p1; p++)
+                    yb[p] += xp[p];
+            }
+        }
+    }
+    return MIM_OK;
+}
+
+static mim_status dn_channel_sum_backward(mim_backend *be, int n, int c, int64_t hw, float *dx,
+                                          const float *dy)
+{
+    mim__dnnl_begin(state(be));
+#pragma omp parallel for collapse(2) schedule(static) if ((int64_t)n * c * hw > PAR_MIN)
+    for (int b = 0; b < n; b++) {
+        for (int k = 0; k < c; k++) {
+            float *dp = dx + ((size_t)b * c + k) * hw;
+            const float *g = dy + (size_t)b * hw;
+            for (int64_t p = 0; p < hw; p++)
+                dp[p] += g[p];
+        }
+    }
+    return MIM_OK;
+}
+
+static mim_status dn_channel_copy(mim_backend *be, int n, int c, int64_t hw, float *dst, int dst_c,
+                                  int dst_off, const float *src, int src_c, int src_off,
+                                  int accumulate)
+{
+    mim__dnnl_begin(state(be));
+#pragma omp parallel for collapse(2) schedule(static) if ((int64_t)n * c * hw > PAR_MIN)
+    for (int b = 0; b < n; b++) {
+        for (int k = 0; k < c; k++) {
+            float *d = dst + ((size_t)b * dst_c + dst_off + k) * hw;
+            const float *s = src + ((size_t)b * src_c + src_off + k) * hw;
+            if (accumulate)
+                for (int64_t i = 0; i < hw; i++)
+                    d[i] += s[i];
+            else
+                memcpy(d, s, sizeof(float) * (size_t)hw);
+        }
+    }
+    return MIM_OK;
+}
+
+static mim_status dn_axpby(mim_backend *be, int64_t n, float *y, float alpha, const float *a,
+                           float beta, const float *b)
+{
+    mim__dnnl_begin(state(be));
+    if (b) {
+#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
+        for (int64_t i = 0; i < n; i++)
+            y[i] = alpha * a[i] + beta * b[i];
+    } else {
+#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
+        for (int64_t i = 0; i < n; i++)
+            y[i] = alpha * a[i];
+    }
+    return MIM_OK;
+}
+
+static mim_status dn_mul(mim_backend *be, int64_t n, float *y, const float *a, const float *b,
+                         int accumulate)
+{
+    mim__dnnl_begin(state(be));
+    if (accumulate) {
+#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
+        for (int64_t i = 0; i < n; i++)
+            y[i] += a[i] * b[i];
+    } else {
+#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
+        for (int64_t i = 0; i < n; i++)
+            y[i] = a[i] * b[i];
+    }
+    return MIM_OK;
+}
+
+static mim_status dn_add_scalar_grad(mim_backend *be, int64_t n, float *y, float alpha,
+                                     const float *s)
+{
+    const float v = alpha * s[0];
+    mim__dnnl_begin(state(be));
+#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
+    for (int64_t i = 0; i < n; i++)
+        y[i] += v;
+    return MIM_OK;
+}
+
+static mim_status dn_bias_forward(mim_backend *be, int n, int c, int64_t hw, float *y,
+                                  const float *b)
+{
+    mim__dnnl_begin(state(be));
+#pragma omp parallel for collapse(2) schedule(static) if ((int64_t)n * c * hw > PAR_MIN)
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < c; k++) {
+            float *yp = y + ((size_t)i * c + k) * hw;
+            for (int64_t p = 0; p < hw; p++)
+                yp[p] += b[k];
+        }
+    }
+    return MIM_OK;
+}
+
+static mim_status dn_bias_backward(mim_backend *be, int n, int c, int64_t hw, float *db,
+                                   const float *dy)
+{
+    mim__dnnl_begin(state(be));
+#pragma omp parallel for schedule(static) if ((int64_t)n * c * hw > PAR_MIN)
+    for (int k = 0; k < c; k++) {
+        double s = 0.0;
+        for (int i = 0; i < n; i++) {
+            const float *dp = dy + ((size_t)i * c + k) * hw;
+            for (int64_t p = 0; p < hw; p++)
+                s += dp[p];
+        }
+        db[k] += (float)s;
+    }
+    return MIM_OK;
+}
+
+static mim_status dn_adam_update(mim_backend *be, int64_t n, float *p, const float *g, float *m,
+                                 float *v, float beta1, float beta2, float step_size,
+                                 float bc2_sqrt, float eps)
+{
+    mim__dnnl_begin(state(be));
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        m[i] = beta1 * m[i] + (1.0f - beta1) * g[i];
+        v[i] = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
+        p[i] -= step_size * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
+    }
+    return MIM_OK;
+}
+
 static const mim_backend_i dnnl_backend_i = {
     .destroy = dn_destroy,
     .alloc = dn_alloc,
@@ -298,6 +449,15 @@ static const mim_backend_i dnnl_backend_i = {
     .softmax_forward = dn_softmax_forward,
     .softmax_backward = dn_softmax_backward,
     .gemm = dn_gemm,
+    .channel_sum_forward = dn_channel_sum_forward,
+    .channel_sum_backward = dn_channel_sum_backward,
+    .channel_copy = dn_channel_copy,
+    .axpby = dn_axpby,
+    .mul = dn_mul,
+    .add_scalar_grad = dn_add_scalar_grad,
+    .bias_forward = dn_bias_forward,
+    .bias_backward = dn_bias_backward,
+    .adam_update = dn_adam_update,
 };
 
 mim_status mim__backend_dnnl_create(int n_threads, mim_backend **out, char *err, size_t err_size)
