@@ -26,6 +26,7 @@ mim_status mim__cuda_err(mim_backend *be, cudaError_t e, const char *what, const
                          int line)
 {
     mim_status st = e == cudaErrorMemoryAllocation ? MIM_ERR_NOMEM : MIM_ERR_BACKEND;
+    cudaGetLastError(); /* reported here: the next kernel launch must not report it again */
     return mim__backend_error(be, st, "cuda: %s (%s:%d): %s", what, base_name(file), line,
                               cudaGetErrorString(e));
 }
@@ -60,7 +61,17 @@ static mim_status kern(mim_backend *be, cudaError_t e, const char *what)
 
 /* ---- probe and description ------------------------------------------------------------------ */
 
+static mim_status probe_(int device, char *msg, size_t msg_size);
+
+/* The probe's failed runtime calls must not linger as the runtime's last error. */
 static mim_status probe(int device, char *msg, size_t msg_size)
+{
+    mim_status st = probe_(device, msg, msg_size);
+    cudaGetLastError();
+    return st;
+}
+
+static mim_status probe_(int device, char *msg, size_t msg_size)
 {
     int drv = 0, count = 0;
     cudaError_t e = cudaDriverGetVersion(&drv);
@@ -435,8 +446,11 @@ mim_status mim__cuda_ones_zeros(mim_backend *be, int c, const float **ones, cons
             h[i] = 1.f;
         MIM_CUDA_TRY(cudaMalloc((void **)&cs->ones, n * sizeof(float)));
         MIM_CUDA_TRY(cudaMalloc((void **)&cs->zeros, n * sizeof(float)));
-        MIM_CUDA_TRY(cudaMemcpy(cs->ones, h, n * sizeof(float), cudaMemcpyHostToDevice));
-        MIM_CUDA_TRY(cudaMemset(cs->zeros, 0, n * sizeof(float)));
+        /* on our stream (a non-blocking stream does not wait for the legacy default stream) */
+        MIM_CUDA_TRY(
+            cudaMemcpyAsync(cs->ones, h, n * sizeof(float), cudaMemcpyHostToDevice, cs->stream));
+        MIM_CUDA_TRY(cudaMemsetAsync(cs->zeros, 0, n * sizeof(float), cs->stream));
+        MIM_CUDA_TRY(cudaStreamSynchronize(cs->stream)); /* before h is freed */
         cs->ones_n = n;
     }
     *ones = cs->ones;

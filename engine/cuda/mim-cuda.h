@@ -7,6 +7,11 @@
  *                           cores with fp32 accumulation; everything else and all weights fp32)
  *   MIMICA_CUDA_DETERMINISTIC = 1: only deterministic cuDNN algorithms (our own kernels never use
  *                           atomics), so two runs give bit-identical results.
+ *
+ * Threads and devices: the backend owns one stream, one cuDNN and one cuBLAS handle; it is used by
+ * one thread at a time (mim.h). Making it selects its device (cudaSetDevice) on the calling
+ * thread; a backend on a device other than 0 must be used from a thread whose current device is
+ * that one (the thread that made it, typically).
  */
 #pragma once
 
