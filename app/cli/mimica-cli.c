@@ -14,6 +14,7 @@ extern const MimicaCliCommand mimica_cli_project;
 extern const MimicaCliCommand mimica_cli_label;
 extern const MimicaCliCommand mimica_cli_export;
 extern const MimicaCliCommand mimica_cli_import;
+extern const MimicaCliCommand mimica_cli_detect;
 
 /* Subcommands, in the order --help lists them. Each is defined in its own cmd-*.c. */
 static const MimicaCliCommand *const commands[] = {
@@ -21,6 +22,7 @@ static const MimicaCliCommand *const commands[] = {
     &mimica_cli_label,   /* cmd-label.c */
     &mimica_cli_export,  /* cmd-export.c */
     &mimica_cli_import,  /* cmd-import.c */
+    &mimica_cli_detect,  /* cmd-detect.c */
     NULL,
 };
 

@@ -79,6 +79,15 @@ typedef struct {
 int mim_cascade_detect(const mim_cascade *c, const mim_image *img, const mim_detect_opts *opts,
                        mim_face_rect **out, size_t *n_out, char *err, size_t err_size);
 
+/* Steps 1–7 only: every window that passes all stages (the unclipped, ungrouped candidate
+ * rectangles, in scan order; opts->min_neighbors is ignored). mim_cascade_detect() is this +
+ * mim_face_rects_group + mim_face_rects_clip. */
+int mim_cascade_candidates(const mim_cascade *c, const mim_image *img, const mim_detect_opts *opts,
+                           mim_face_rect **out, size_t *n_out, char *err, size_t err_size);
+/* Clips rectangles to [0,width) × [0,height), drops empty ones and sorts by (x, y, w, h); returns
+ * the new count. */
+size_t mim_face_rects_clip(mim_face_rect *rects, size_t n, int width, int height);
+
 /* groupRectangles(rects, group_threshold, eps = 0.2) in place on n unclipped rectangles:
  * returns the new count (kept boxes carry their group size in ->neighbors). For tests. */
 size_t mim_face_rects_group(mim_face_rect *boxes, size_t n, int group_threshold);

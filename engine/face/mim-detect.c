@@ -162,13 +162,16 @@ int mim__tilted_integral(const mim_image *img, uint32_t *T)
 
 /* ---- evaluation ----------------------------------------------------------------------------- */
 
-/* Per-scale precomputed offsets into the integral images (window origin at 0). */
+/* Per-scale node data: each internal node with its feature's integral-image offsets (window
+ * origin at 0) inline, so that a stage walks one array. */
 typedef struct {
-    int n_rects;
-    int tilted;
     int ofs[3][4];
-    float weight[3];
-} haar_ofs;
+    float weight[3]; /* weight[2] = 0 for two-rectangle features (adds +0.0f: no change) */
+    float threshold;
+    int left, right;
+    float leaf_left, leaf_right; /* leaf values when left/right are leaves */
+    int tilted;
+} haar_node;
 
 typedef struct {
     int ofs[16];
@@ -178,8 +181,8 @@ typedef struct {
     const mim_cascade *c;
     const uint32_t *S, *Q, *T;
     size_t st;
-    haar_ofs *haar;
-    lbp_ofs *lbp;
+    haar_node *haar; /* (n_nodes) */
+    lbp_ofs *lbp;    /* (n_features) */
     int var_ofs[4];
     double var_area;
 } scale_ctx;
@@ -189,25 +192,37 @@ static void prepare_offsets(scale_ctx *sc)
     const mim_cascade *c = sc->c;
     int st = (int)sc->st;
     if (c->type == MIM_CASCADE_HAAR) {
-        for (int i = 0; i < c->n_features; i++) {
-            const mim__haar_feature *f = &c->haar[i];
-            haar_ofs *o = &sc->haar[i];
-            o->n_rects = f->n_rects;
-            o->tilted = f->tilted;
-            for (int k = 0; k < f->n_rects; k++) {
-                int x = f->x[k], y = f->y[k], w = f->w[k], h = f->h[k];
-                o->weight[k] = f->weight[k];
-                if (!f->tilted) {
-                    o->ofs[k][0] = y * st + x;
-                    o->ofs[k][1] = y * st + x + w;
-                    o->ofs[k][2] = (y + h) * st + x;
-                    o->ofs[k][3] = (y + h) * st + x + w;
-                } else {
-                    o->ofs[k][0] = y * st + x;
-                    o->ofs[k][1] = (y + h) * st + (x - h);
-                    o->ofs[k][2] = (y + w) * st + (x + w);
-                    o->ofs[k][3] = (y + w + h) * st + (x + w - h);
+        for (int wi = 0; wi < c->n_weak; wi++) {
+            const mim__weak *wk = &c->weak[wi];
+            for (int k = 0; k < wk->n_nodes; k++) {
+                const mim__node *nd = &c->nodes[wk->first_node + k];
+                const mim__haar_feature *f = &c->haar[nd->feature];
+                haar_node *o = &sc->haar[wk->first_node + k];
+                memset(o, 0, sizeof *o);
+                o->threshold = nd->threshold;
+                o->left = nd->left;
+                o->right = nd->right;
+                o->leaf_left = nd->left <= 0 ? c->leaves[wk->first_leaf - nd->left] : 0.f;
+                o->leaf_right = nd->right <= 0 ? c->leaves[wk->first_leaf - nd->right] : 0.f;
+                o->tilted = f->tilted;
+                for (int r = 0; r < f->n_rects; r++) {
+                    int x = f->x[r], y = f->y[r], w = f->w[r], h = f->h[r];
+                    o->weight[r] = f->weight[r];
+                    if (!f->tilted) {
+                        o->ofs[r][0] = y * st + x;
+                        o->ofs[r][1] = y * st + x + w;
+                        o->ofs[r][2] = (y + h) * st + x;
+                        o->ofs[r][3] = (y + h) * st + x + w;
+                    } else {
+                        o->ofs[r][0] = y * st + x;
+                        o->ofs[r][1] = (y + h) * st + (x - h);
+                        o->ofs[r][2] = (y + w) * st + (x + w);
+                        o->ofs[r][3] = (y + w + h) * st + (x + w - h);
+                    }
                 }
+                /* a two-rectangle feature reads its first rectangle again with weight 0 */
+                if (f->n_rects == 2)
+                    memcpy(o->ofs[2], o->ofs[0], sizeof o->ofs[2]);
             }
         }
         int W = c->width, H = c->height;
@@ -231,14 +246,12 @@ static inline int32_t box_sum(const uint32_t *p, const int o[4])
     return (int32_t)(p[o[0]] - p[o[1]] - p[o[2]] + p[o[3]]);
 }
 
-static inline float haar_value(const scale_ctx *sc, const haar_ofs *o, size_t base)
+/* f32(f32(f32(w0·R0) + f32(w1·R1)) + f32(w2·R2)), as OpenCV's HaarEvaluator::Feature::calc */
+static inline float haar_value(const haar_node *o, const uint32_t *p)
 {
-    const uint32_t *S = sc->S + base, *T = sc->T ? sc->T + base : NULL;
-    const uint32_t *src0 = o->tilted ? T : S;
-    float r = o->weight[0] * (float)box_sum(src0, o->ofs[0]);
-    r = r + o->weight[1] * (float)box_sum(src0, o->ofs[1]);
-    if (o->n_rects == 3)
-        r = r + o->weight[2] * (float)box_sum(src0, o->ofs[2]);
+    float r = o->weight[0] * (float)box_sum(p, o->ofs[0]);
+    r = r + o->weight[1] * (float)box_sum(p, o->ofs[1]);
+    r = r + o->weight[2] * (float)box_sum(p, o->ofs[2]);
     return r;
 }
 
@@ -258,43 +271,63 @@ static inline int lbp_code(const uint32_t *p, const int *o)
 static int eval_window(const scale_ctx *sc, size_t base)
 {
     const mim_cascade *c = sc->c;
-    float inv = 1.f;
     if (c->type == MIM_CASCADE_HAAR) {
-        int32_t sum = box_sum(sc->S + base, sc->var_ofs);
+        const uint32_t *S = sc->S + base, *T = sc->T ? sc->T + base : NULL;
+        int32_t sum = box_sum(S, sc->var_ofs);
         uint32_t sq = (uint32_t)box_sum(sc->Q + base, sc->var_ofs);
         double nf = sc->var_area * (double)sq - (double)sum * (double)sum;
         if (!(nf > 0.))
             return -1;
-        inv = (float)(1. / sqrt(nf));
+        float inv = (float)(1. / sqrt(nf));
         if (!(sc->var_area * inv < 1e-1))
             return -1;
+        const int stumps = c->max_nodes_per_tree == 1 && !T;
+        for (int si = 0; si < c->n_stages; si++) {
+            const mim__stage *stage = &c->stages[si];
+            double ssum = 0;
+            if (stumps) {
+                /* every tree is one node whose node index is its weak index (one node each) */
+                const haar_node *nd = sc->haar + c->weak[stage->first_weak].first_node;
+                for (int k = 0; k < stage->n_weak; k++, nd++) {
+                    float v = haar_value(nd, S) * inv;
+                    ssum += v < nd->threshold ? nd->leaf_left : nd->leaf_right;
+                }
+            } else {
+                for (int wi = stage->first_weak; wi < stage->first_weak + stage->n_weak; wi++) {
+                    const mim__weak *wk = &c->weak[wi];
+                    const haar_node *nodes = sc->haar + wk->first_node;
+                    int idx = 0;
+                    do {
+                        const haar_node *nd = &nodes[idx];
+                        float v = haar_value(nd, nd->tilted ? T : S) * inv;
+                        idx = v < nd->threshold ? nd->left : nd->right;
+                    } while (idx > 0);
+                    ssum += (double)c->leaves[wk->first_leaf - idx];
+                }
+            }
+            if (ssum < (double)stage->threshold)
+                return si == 0 ? 0 : -1;
+        }
+        return 1;
     }
+    const uint32_t *S = sc->S + base;
     for (int si = 0; si < c->n_stages; si++) {
         const mim__stage *stage = &c->stages[si];
-        double sum = 0;
+        double ssum = 0;
         for (int wi = stage->first_weak; wi < stage->first_weak + stage->n_weak; wi++) {
             const mim__weak *wk = &c->weak[wi];
             const mim__node *nodes = c->nodes + wk->first_node;
             int idx = 0;
-            if (c->type == MIM_CASCADE_HAAR) {
-                do {
-                    const mim__node *nd = &nodes[idx];
-                    float v = haar_value(sc, &sc->haar[nd->feature], base) * inv;
-                    idx = (double)v < (double)nd->threshold ? nd->left : nd->right;
-                } while (idx > 0);
-            } else {
-                do {
-                    const mim__node *nd = &nodes[idx];
-                    int code = lbp_code(sc->S + base, sc->lbp[nd->feature].ofs);
-                    const int32_t *subset =
-                        c->subsets + (size_t)(wk->first_node + idx) * (size_t)c->subset_words;
-                    idx =
-                        ((uint32_t)subset[code >> 5] & (1u << (code & 31))) ? nd->left : nd->right;
-                } while (idx > 0);
-            }
-            sum += (double)c->leaves[wk->first_leaf - idx];
+            do {
+                const mim__node *nd = &nodes[idx];
+                int code = lbp_code(S, sc->lbp[nd->feature].ofs);
+                const int32_t *subset =
+                    c->subsets + (size_t)(wk->first_node + idx) * (size_t)c->subset_words;
+                idx = ((uint32_t)subset[code >> 5] & (1u << (code & 31))) ? nd->left : nd->right;
+            } while (idx > 0);
+            ssum += (double)c->leaves[wk->first_leaf - idx];
         }
-        if (sum < (double)stage->threshold)
+        if (ssum < (double)stage->threshold)
             return si == 0 ? 0 : -1;
     }
     return 1;
@@ -410,8 +443,8 @@ static int cmp_rect(const void *pa, const void *pb)
     return 0;
 }
 
-int mim_cascade_detect(const mim_cascade *c, const mim_image *img, const mim_detect_opts *opts,
-                       mim_face_rect **out, size_t *n_out, char *err, size_t err_size)
+int mim_cascade_candidates(const mim_cascade *c, const mim_image *img, const mim_detect_opts *opts,
+                           mim_face_rect **out, size_t *n_out, char *err, size_t err_size)
 {
     mim_detect_opts def;
     int rc = -1;
@@ -475,7 +508,7 @@ int mim_cascade_detect(const mim_cascade *c, const mim_image *img, const mim_det
     if (c->any_tilted)
         T = malloc(sizeof *T * n_int);
     if (c->type == MIM_CASCADE_HAAR)
-        sc.haar = malloc(sizeof *sc.haar * (size_t)c->n_features);
+        sc.haar = malloc(sizeof *sc.haar * (size_t)c->n_nodes);
     else
         sc.lbp = malloc(sizeof *sc.lbp * (size_t)c->n_features);
     if (!S || (c->type == MIM_CASCADE_HAAR && (!Q || !sc.haar)) || (c->any_tilted && !T) ||
@@ -519,23 +552,9 @@ int mim_cascade_detect(const mim_cascade *c, const mim_image *img, const mim_det
         }
     }
 
-    size_t n = mim_face_rects_group(cand.v, cand.n, opts->min_neighbors);
-    /* clip to the image, drop empty boxes */
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        mim_face_rect r = cand.v[i];
-        int x0 = r.x > 0 ? r.x : 0, y0 = r.y > 0 ? r.y : 0;
-        int x1 = r.x + r.w < iw ? r.x + r.w : iw, y1 = r.y + r.h < ih ? r.y + r.h : ih;
-        if (x1 <= x0 || y1 <= y0)
-            continue;
-        cand.v[m++] = (mim_face_rect){x0, y0, x1 - x0, y1 - y0, r.neighbors};
-    }
-    if (m) {
-        qsort(cand.v, m, sizeof *cand.v, cmp_rect);
-        *out = cand.v;
-        cand.v = NULL;
-    }
-    *n_out = m;
+    *out = cand.v;
+    *n_out = cand.n;
+    cand.v = NULL;
     rc = 0;
     goto out;
 oom:
@@ -551,4 +570,40 @@ out:
     mim_image_free(grey);
     mim_image_free(scaled);
     return rc;
+}
+
+size_t mim_face_rects_clip(mim_face_rect *r, size_t n, int width, int height)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        int x0 = r[i].x > 0 ? r[i].x : 0, y0 = r[i].y > 0 ? r[i].y : 0;
+        int x1 = r[i].x + r[i].w < width ? r[i].x + r[i].w : width;
+        int y1 = r[i].y + r[i].h < height ? r[i].y + r[i].h : height;
+        if (x1 <= x0 || y1 <= y0)
+            continue;
+        r[m++] = (mim_face_rect){x0, y0, x1 - x0, y1 - y0, r[i].neighbors};
+    }
+    if (m)
+        qsort(r, m, sizeof *r, cmp_rect);
+    return m;
+}
+
+int mim_cascade_detect(const mim_cascade *c, const mim_image *img, const mim_detect_opts *opts,
+                       mim_face_rect **out, size_t *n_out, char *err, size_t err_size)
+{
+    mim_detect_opts def;
+    if (!opts) {
+        mim_detect_opts_init(&def);
+        opts = &def;
+    }
+    if (mim_cascade_candidates(c, img, opts, out, n_out, err, err_size) != 0)
+        return -1;
+    size_t n = mim_face_rects_group(*out, *n_out, opts->min_neighbors);
+    n = mim_face_rects_clip(*out, n, img->width, img->height);
+    if (n == 0) {
+        free(*out);
+        *out = NULL;
+    }
+    *n_out = n;
+    return 0;
 }

@@ -208,7 +208,7 @@ static void test_malformed(void)
     MT_CHECK_INT(in.n_nodes, 3);
     MT_CHECK_INT(in.max_nodes_per_tree, 2);
     MT_CHECK(c->stages[0].threshold == (float)-0.15 - 1e-5f);
-    MT_CHECK(c->nodes[1].left == 1 && c->nodes[2].right == -2);
+    MT_CHECK(c->nodes[1].left == 0 && c->nodes[1].right == 1 && c->nodes[2].right == -2);
     mim_cascade_free(c);
 
     static const struct {
@@ -216,7 +216,7 @@ static void test_malformed(void)
     } cases[] = {
         {"0 -1 0 1.5e-01", "0 -1 2 1.5e-01", "feature index past the end"},
         {"0 -1 0 1.5e-01", "0 -1 -1 1.5e-01", "negative feature index"},
-        {"0 1 0 0.5 -1 -2", "1 1 0 0.5 -1 -2", "child pointing to itself"},
+        {"0.5 -1 -2 1", "0.5 1 -2 1", "child pointing to itself"},
         {"0 1 0 0.5 -1 -2", "0 1 0 0.5 1 -2", "child pointing backwards (loop)"},
         {"-1 -2 1 -0.25", "-1 -3 1 -0.25", "leaf index past the end"},
         {"0 1 0 0.5 -1 -2 1 -0.25", "0 1 0 0.5 -1 -2 1", "node count not a multiple of 4"},
