@@ -226,7 +226,7 @@ static void test_adam(void)
     teardown();
 }
 
-static void test_gemm_blocking_edges(void)
+static void gemm_edges(const char *kernel)
 {
     setup();
     const int M = 70, K = 300, N = 600;
@@ -248,8 +248,9 @@ static void test_gemm_blocking_edges(void)
                              (tb ? hb[j * K + p] : hb[p * N + j]);
                     err = fmax(err, fabs(hc[i * N + j] - s));
                 }
-            MT_NOTE("gemm %dx%dx%d trans_a %d trans_b %d: max err vs double loop %.2e (tol 1e-4)",
-                    M, N, K, ta, tb, err);
+            MT_NOTE("gemm (%s kernel) %dx%dx%d trans_a %d trans_b %d: max err vs double loop "
+                    "%.2e (tol 1e-4)",
+                    kernel, M, N, K, ta, tb, err);
             MT_CHECK(err <= 1e-4);
             free(ha);
             free(hb);
@@ -257,6 +258,15 @@ static void test_gemm_blocking_edges(void)
             mim_ctx_reset_step(ctx);
         }
     teardown();
+}
+
+static void test_gemm_blocking_edges(void)
+{
+    unsetenv("MIMICA_REF_GEMM");
+    gemm_edges("default");
+    setenv("MIMICA_REF_GEMM", "portable", 1);
+    gemm_edges("portable");
+    unsetenv("MIMICA_REF_GEMM");
 }
 
 static void test_conv_direct(void)
