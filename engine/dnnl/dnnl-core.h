@@ -8,8 +8,8 @@
  * allocated after the first call of a shape.
  *
  * Each function returns 0 on success, or -1 with a message readable by mim__dnnl_last_error().
- * Output tensors are overwritten unless the function's `accumulate` argument is non-zero, in which
- * case the result is added to what is already there (gradient accumulation).
+ * Where a function has an `accumulate` argument, its output is overwritten when it is 0 and added
+ * to (gradient accumulation) otherwise; the norm and PReLU backward functions always add.
  */
 #pragma once
 
