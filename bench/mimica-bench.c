@@ -7,6 +7,7 @@
 #ifdef MIM_BENCH_HAVE_APP
 extern const mim_bench_cmd mim_bench_decode;
 extern const mim_bench_cmd mim_bench_landmark;
+extern const mim_bench_cmd mim_bench_face;
 #endif
 
 extern const mim_bench_cmd mim_bench_ops;
@@ -16,6 +17,7 @@ static const mim_bench_cmd *const commands[] = {
 #ifdef MIM_BENCH_HAVE_APP
     &mim_bench_decode,
     &mim_bench_landmark,
+    &mim_bench_face,
 #endif
     NULL,
 };

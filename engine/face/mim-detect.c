@@ -169,7 +169,7 @@ typedef struct {
     float weight[3]; /* weight[2] = 0 for two-rectangle features (adds +0.0f: no change) */
     float threshold;
     int left, right;
-    float leaf_left, leaf_right; /* leaf values when left/right are leaves */
+    float leaf[2]; /* leaf values when left (0) / right (1) are leaves */
     int tilted;
 } haar_node;
 
@@ -202,8 +202,8 @@ static void prepare_offsets(scale_ctx *sc)
                 o->threshold = nd->threshold;
                 o->left = nd->left;
                 o->right = nd->right;
-                o->leaf_left = nd->left <= 0 ? c->leaves[wk->first_leaf - nd->left] : 0.f;
-                o->leaf_right = nd->right <= 0 ? c->leaves[wk->first_leaf - nd->right] : 0.f;
+                o->leaf[0] = nd->left <= 0 ? c->leaves[wk->first_leaf - nd->left] : 0.f;
+                o->leaf[1] = nd->right <= 0 ? c->leaves[wk->first_leaf - nd->right] : 0.f;
                 o->tilted = f->tilted;
                 for (int r = 0; r < f->n_rects; r++) {
                     int x = f->x[r], y = f->y[r], w = f->w[r], h = f->h[r];
@@ -290,7 +290,8 @@ static int eval_window(const scale_ctx *sc, size_t base)
                 const haar_node *nd = sc->haar + c->weak[stage->first_weak].first_node;
                 for (int k = 0; k < stage->n_weak; k++, nd++) {
                     float v = haar_value(nd, S) * inv;
-                    ssum += v < nd->threshold ? nd->leaf_left : nd->leaf_right;
+                    /* an index, not a branch: the outcome is unpredictable */
+                    ssum += (double)nd->leaf[!(v < nd->threshold)];
                 }
             } else {
                 for (int wi = stage->first_weak; wi < stage->first_weak + stage->n_weak; wi++) {
