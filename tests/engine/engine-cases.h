@@ -37,6 +37,7 @@ typedef struct {
     int init[EC_MAX_IN];
     mim_status (*build)(mim_ctx *ctx, mim_tensor **in, mim_tensor **out);
     double parity_tol; /* normalised max error allowed between backends */
+    int parity_only;   /* model-sized: too big for finite differences */
 } ec_case;
 
 #define TRYB(x)                                                                                    \
@@ -186,7 +187,9 @@ static mim_status b_ce(mim_ctx *c, mim_tensor **in, mim_tensor **o)
 {
     mim_tensor *lab;
     int64_t rows = in[0]->ne[0] * in[0]->ne[1], n = in[0]->ne[2] * in[0]->ne[3];
-    int32_t l[64];
+    static int32_t l[4096];
+    if (rows > 4096)
+        return MIM_ERR_SHAPE;
     for (int64_t r = 0; r < rows; r++)
         l[r] = (int32_t)((r * 7 + 3) % n);
     TRYB(mim_tensor_new(c, MIM_I32, in[0]->ne[0], in[0]->ne[1], 1, 1, &lab));
@@ -203,6 +206,26 @@ static mim_status b_ce_diag(mim_ctx *c, mim_tensor **in, mim_tensor **o)
     TRYB(mim_matmul(c, u, v, 1, 0, &s));
     TRYB(mim_scale(c, s, 10.0f, &s));
     return mim_cross_entropy_diag(c, s, o);
+}
+static mim_status b_conv_s2b(mim_ctx *c, mim_tensor **in, mim_tensor **o)
+{
+    return mim_conv2d(c, in[0], in[1], in[2], 2, 1, 1, o);
+}
+static mim_status b_conv_g6(mim_ctx *c, mim_tensor **in, mim_tensor **o)
+{
+    return mim_conv2d(c, in[0], in[1], in[2], 1, 1, 6, o);
+}
+static mim_status b_softmax_chsum(mim_ctx *c, mim_tensor **in, mim_tensor **o)
+{
+    mim_tensor *s;
+    TRYB(mim_softmax_spatial(c, in[0], &s));
+    return mim_channel_sum(c, s, o);
+}
+static mim_status b_prelu_tanh(mim_ctx *c, mim_tensor **in, mim_tensor **o)
+{
+    mim_tensor *p;
+    TRYB(mim_prelu(c, in[0], in[1], &p));
+    return mim_tanh(c, p, o);
 }
 static mim_status b_views(mim_ctx *c, mim_tensor **in, mim_tensor **o)
 {
@@ -254,6 +277,24 @@ static const ec_case ec_cases[] = {
     {"cross entropy positions", 1, {{2,3,4,5}}, {1}, {0}, b_ce, 1e-5},
     {"infonce cross entropy diag", 2, {{2,4,3,3},{2,4,3,3}}, {1,1}, {0}, b_ce_diag, 1e-5},
     {"slice batch + reshape", 1, {{3,3,2,2}}, {1}, {0}, b_views, 1e-6},
+    /* model-sized (MODEL.md §3 shapes at batch 2): parity only */
+    {"model conv 64->64 3x3 44x44", 3, {{2,64,44,44},{64,64,3,3},{64,1,1,1}}, {1,1,1}, {0},
+     b_conv_a, 1e-5, 1},
+    {"model conv 3->32 3x3 88x88", 3, {{2,3,88,88},{32,3,3,3},{32,1,1,1}}, {0,1,1}, {0},
+     b_conv_a, 1e-5, 1},
+    {"model conv 64->64 4/2/1 44->22", 3, {{2,64,44,44},{64,64,4,4},{64,1,1,1}}, {1,1,1}, {0},
+     b_conv_s2b, 1e-5, 1},
+    {"model conv 6x64 groups 6 22x22", 3, {{2,384,22,22},{384,64,3,3},{384,1,1,1}}, {1,1,1}, {0},
+     b_conv_g6, 1e-5, 1},
+    {"model batchnorm 64ch 44x44", 5, {{2,64,44,44},{64,1,1,1},{64,1,1,1},{64,1,1,1},{64,1,1,1}},
+     {1,1,1,0,0}, {EC_SYM,EC_POS,EC_SYM,EC_SYM,EC_POS}, b_bn_train, 1e-5, 1},
+    {"model instancenorm 64ch 44x44", 1, {{2,64,44,44}}, {1}, {0}, b_in, 1e-5, 1},
+    {"model prelu + tanh 64ch 44x44", 2, {{2,64,44,44},{1,1,1,1}}, {1,1}, {EC_SYM,EC_UNIT},
+     b_prelu_tanh, 1e-5, 1},
+    {"model avgpool 2/2 32ch 88x88", 1, {{2,32,88,88}}, {1}, {0}, b_pool2, 1e-6, 1},
+    {"model softmax + channel sum 49x44x44", 1, {{2,49,44,44}}, {1}, {0}, b_softmax_chsum, 1e-5, 1},
+    {"model cross entropy 49x1936", 1, {{2,49,44,44}}, {1}, {0}, b_ce, 1e-5, 1},
+    {"model infonce 64ch 11x11", 2, {{2,64,11,11},{2,64,11,11}}, {1,1}, {0}, b_ce_diag, 1e-5, 1},
 };
 /* clang-format on */
 #define EC_N_CASES ((int)(sizeof ec_cases / sizeof ec_cases[0]))
@@ -341,12 +382,18 @@ static inline mim_status ec_forward(ec_inst *it, double *loss, float *out_host)
 
 /* Forward + backward of Σ out ⊙ R through the engine; grads[i] (numel of input i) receives the
  * gradient of each input that requires grad. */
-static inline mim_status ec_backward(ec_inst *it, float **grads)
+static inline mim_status ec_backward2(ec_inst *it, float **grads, int twice)
 {
     mim_ctx *ctx = it->ctx;
     mim_ctx_reset_step(ctx);
     mim_tensor *out, *r, *p, *loss;
     TRYB(it->c->build(ctx, it->in, &out));
+    if (twice) {
+        /* the op applied twice: its backward must add to the gradients, not overwrite them */
+        mim_tensor *out2;
+        TRYB(it->c->build(ctx, it->in, &out2));
+        TRYB(mim_add(ctx, out, out2, &out));
+    }
     TRYB(mim_tensor_new(ctx, MIM_F32, out->ne[0], out->ne[1], out->ne[2], out->ne[3], &r));
     TRYB(mim_tensor_set(r, it->r, sizeof(float) * it->n_out));
     TRYB(mim_mul(ctx, out, r, &p));
@@ -363,4 +410,9 @@ static inline mim_status ec_backward(ec_inst *it, float **grads)
         TRYB(mim_tensor_get(it->in[i]->grad, grads[i], sizeof(float) * ec_numel(it->c->ne[i])));
     }
     return MIM_OK;
+}
+
+static inline mim_status ec_backward(ec_inst *it, float **grads)
+{
+    return ec_backward2(it, grads, 0);
 }

@@ -92,7 +92,8 @@ out:
 static void test_gradcheck_all_ops(void)
 {
     for (int k = 0; k < EC_N_CASES; k++)
-        check_case(&ec_cases[k]);
+        if (!ec_cases[k].parity_only)
+            check_case(&ec_cases[k]);
 }
 
 int main(int argc, char **argv)

@@ -21,8 +21,23 @@ static double norm_err(const float *a, const float *b, int64_t n, int64_t *first
     return m;
 }
 
-static void compare_backend(mim_backend *other)
+static const char *op_names[MIM_OP_COUNT] = {
+    "conv2d",      "batchnorm",  "instancenorm",  "prelu",       "act",  "avgpool", "softmax",
+    "channel_sum", "gemm",       "channel_copy",  "elementwise", "bias", "reduce",  "l1",
+    "mse",         "bce_logits", "cross_entropy", "l2norm",      "adam",
+};
+
+/* twice: every case applies its op twice to the same inputs (gradient accumulation). */
+static void compare_backend(mim_backend *other, int twice)
 {
+    char native[512] = "", fallback[512] = "";
+    for (int op = 0; op < MIM_OP_COUNT; op++) {
+        char *d = mim_backend_supports(other, (mim_op)op) ? native : fallback;
+        strncat(d, " ", sizeof native - strlen(d) - 1);
+        strncat(d, op_names[op], sizeof native - strlen(d) - 1);
+    }
+    MT_NOTE("%s runs natively:%s; falls back to ref:%s", mim_backend_name(other), native,
+            fallback[0] ? fallback : " (none)");
     mim_backend *ref = mim_backend_ref_new();
     mim_ctx *cr = mim_ctx_new(ref), *co = mim_ctx_new(other);
     for (int k = 0; k < EC_N_CASES; k++) {
@@ -47,7 +62,7 @@ static void compare_backend(mim_backend *other)
         } else {
             int64_t bad;
             double e = norm_err(outo, outr, ir.n_out, &bad, c->parity_tol);
-            MT_NOTE("%-5s %-34s forward   err %.2e  tol %.0e", mim_backend_name(other), c->name, e,
+            MT_NOTE("%-5s %-36s forward   err %.2e  tol %.0e", mim_backend_name(other), c->name, e,
                     c->parity_tol);
             if (bad >= 0)
                 MT_FAIL("%s forward: first mismatch [%lld] %s %.8g ref %.8g", c->name,
@@ -58,8 +73,8 @@ static void compare_backend(mim_backend *other)
             gr[i] = calloc((size_t)ec_numel(c->ne[i]), sizeof(float));
             go[i] = calloc((size_t)ec_numel(c->ne[i]), sizeof(float));
         }
-        s1 = ec_backward(&ir, gr);
-        s2 = ec_backward(&io, go);
+        s1 = ec_backward2(&ir, gr, twice);
+        s2 = ec_backward2(&io, go, twice);
         if (s1 || s2) {
             MT_FAIL("%s: backward: %s", c->name,
                     s1 ? mim_ctx_last_error(cr) : mim_ctx_last_error(co));
@@ -69,8 +84,8 @@ static void compare_backend(mim_backend *other)
                     continue;
                 int64_t bad;
                 double e = norm_err(go[i], gr[i], ec_numel(c->ne[i]), &bad, c->parity_tol * 10);
-                MT_NOTE("%-5s %-34s grad in %d err %.2e  tol %.0e", mim_backend_name(other),
-                        c->name, i, e, c->parity_tol * 10);
+                MT_NOTE("%-5s %-36s grad in %d err %.2e  tol %.0e%s", mim_backend_name(other),
+                        c->name, i, e, c->parity_tol * 10, twice ? "  (op applied twice)" : "");
                 if (bad >= 0)
                     MT_FAIL("%s grad of input %d: first mismatch [%lld] %s %.8g ref %.8g", c->name,
                             i, (long long)bad, mim_backend_name(other), go[i][bad], gr[i][bad]);
@@ -96,7 +111,8 @@ static void test_parity_dnnl(void)
     mim_backend *be = mim_backend_dnnl_new(2);
     if (!be)
         MT_SKIP("no dnnl backend in this build (MIM_HAVE_DNNL and the backend's registration)");
-    compare_backend(be);
+    compare_backend(be, 0);
+    compare_backend(be, 1);
     mim_backend_free(be);
 }
 
@@ -106,7 +122,8 @@ static void test_parity_cuda(void)
     mim_backend *be = mim_backend_cuda_new(0, &st);
     if (!be)
         MT_SKIP("no cuda backend: %s", mim_status_str(st));
-    compare_backend(be);
+    compare_backend(be, 0);
+    compare_backend(be, 1);
     mim_backend_free(be);
 }
 
