@@ -14,11 +14,12 @@
 
 /* Limits on what a file may declare (the Debian file: 68, 15, 500, depth 4, 500). Counts are also
  * checked against the bytes left before anything is allocated. */
-#define MAX_LANDMARKS 1000
-#define MAX_LEVELS    100
-#define MAX_TREES     10000
-#define MAX_DEPTH     10
-#define MAX_FEATURES  65535
+#define MAX_LANDMARKS  1000
+#define MAX_LEVELS     100
+#define MAX_TREES      10000
+#define MAX_DEPTH      10
+#define MAX_FEATURES   65535
+#define PREFETCH_AHEAD 4 /* trees ahead whose leaves are prefetched */
 
 typedef struct {
     uint16_t idx1, idx2;
@@ -509,7 +510,7 @@ __attribute__((optimize("fp-contract=off")))
 #endif
 static void
 predict_norm(const mim_shape_predictor *sp, const mim_image *img, const mim_face_box *box,
-             float *cur, float *feat)
+             float *cur, float *feat, const float **leaf_at)
 {
     const int two_l = 2 * sp->n_landmarks;
     const double l = box->left, t = box->top;
@@ -531,12 +532,24 @@ predict_norm(const mim_shape_predictor *sp, const mim_image *img, const mim_face
         }
         const split_feature *sf = sp->splits + (size_t)lv * sp->n_trees * sp->n_splits;
         const float *lf = sp->leaves + (size_t)lv * sp->n_trees * sp->n_leaves * two_l;
+        /* the features are fixed for the level: walk every tree first, then add the leaves in
+         * tree order (the same float sums as tree by tree) while prefetching the next ones */
         for (int tr = 0; tr < sp->n_trees; tr++) {
             const split_feature *s = sf + (size_t)tr * sp->n_splits;
             int n = 0;
             while (n < sp->n_splits)
                 n = (feat[s[n].idx1] - feat[s[n].idx2] > s[n].thresh) ? 2 * n + 1 : 2 * n + 2;
-            const float *leaf = lf + ((size_t)tr * sp->n_leaves + (n - sp->n_splits)) * two_l;
+            leaf_at[tr] = lf + ((size_t)tr * sp->n_leaves + (n - sp->n_splits)) * two_l;
+        }
+        for (int tr = 0; tr < sp->n_trees; tr++) {
+#if defined(__GNUC__)
+            if (tr + PREFETCH_AHEAD < sp->n_trees) {
+                const char *nx = (const char *)leaf_at[tr + PREFETCH_AHEAD];
+                for (size_t b = 0; b < sizeof(float) * (size_t)two_l; b += 64)
+                    __builtin_prefetch(nx + b);
+            }
+#endif
+            const float *leaf = leaf_at[tr];
             for (int k = 0; k < two_l; k++)
                 cur[k] += leaf[k];
         }
@@ -548,15 +561,21 @@ void mim_shape_predictor_predict(const mim_shape_predictor *sp, const mim_image 
                                  float *confidence)
 {
     float cur_stack[2 * MIM_LANDMARK_N68], feat_stack[512];
+    const float *leaf_stack[512];
     float *cur = cur_stack, *feat = feat_stack;
+    const float **leaf_at = leaf_stack;
+    void *heap = NULL;
     const int two_l = 2 * sp->n_landmarks;
-    if (two_l > 2 * MIM_LANDMARK_N68 || sp->n_features > 512) {
-        cur = malloc(sizeof(float) * (two_l + sp->n_features));
-        if (!cur)
+    if (two_l > 2 * MIM_LANDMARK_N68 || sp->n_features > 512 || sp->n_trees > 512) {
+        /* models other than the Debian one: scratch on the heap */
+        heap = malloc(sizeof(float *) * sp->n_trees + sizeof(float) * (two_l + sp->n_features));
+        if (!heap)
             abort();
+        leaf_at = heap;
+        cur = (float *)(leaf_at + sp->n_trees);
         feat = cur + two_l;
     }
-    predict_norm(sp, img, box, cur, feat);
+    predict_norm(sp, img, box, cur, feat, leaf_at);
     const double sx = box->right - box->left, sy = box->bottom - box->top;
     for (int k = 0; k < sp->n_landmarks; k++) {
         double x = box->left + cur[2 * k] * sx, y = box->top + cur[2 * k + 1] * sy;
@@ -569,8 +588,7 @@ void mim_shape_predictor_predict(const mim_shape_predictor *sp, const mim_image 
     }
     if (confidence)
         *confidence = mim_landmark_confidence(sp, xy);
-    if (cur != cur_stack)
-        free(cur);
+    free(heap);
 }
 
 /* Full least-squares similarity p -> q: q ≈ [[a,-b],[b,a]] p + (tx,ty). */
