@@ -402,6 +402,43 @@ static void test_real_counts(void)
     MT_CHECK_NEAR(tmax, 63.997, 1e-3);
 }
 
+/* confidence: the mean shape itself scores 1 in any box, at any rotation; a shape with its eyes
+ * and mouth swapped scores near 0; the box from a shape puts the mean shape back where it was */
+static void test_real_confidence(void)
+{
+    load_real();
+    if (!real_sp)
+        MT_SKIP("%.200s", real_err);
+    const float *mean = mim_shape_predictor_mean_shape(real_sp);
+    float xy[136];
+    double th = 0.4, sc = 180, tx = 300, ty = 120;
+    for (int k = 0; k < 68; k++) {
+        double u = mean[2 * k], v = mean[2 * k + 1];
+        xy[2 * k] = (float)(sc * (cos(th) * u - sin(th) * v) + tx);
+        xy[2 * k + 1] = (float)(sc * (sin(th) * u + cos(th) * v) + ty);
+    }
+    float c_mean = mim_landmark_confidence(real_sp, xy);
+    mim_face_box box;
+    mim_landmark_box_from_shape(real_sp, xy, &box);
+    /* rotation ignored: the unit box's centre (0.5, 0.5) and side sc */
+    double cx = sc * (cos(th) * 0.5 - sin(th) * 0.5) + tx;
+    double cy = sc * (sin(th) * 0.5 + cos(th) * 0.5) + ty;
+    MT_CHECK_NEAR(0.5 * (box.left + box.right), cx, 1e-3);
+    MT_CHECK_NEAR(0.5 * (box.top + box.bottom), cy, 1e-3);
+    MT_CHECK_NEAR(box.right - box.left, sc, 1e-3);
+    /* swap eyes (36..47) with mouth (48..59) */
+    for (int k = 0; k < 12; k++)
+        for (int c = 0; c < 2; c++) {
+            float t = xy[2 * (36 + k) + c];
+            xy[2 * (36 + k) + c] = xy[2 * (48 + k) + c];
+            xy[2 * (48 + k) + c] = t;
+        }
+    float c_bad = mim_landmark_confidence(real_sp, xy);
+    MT_NOTE("confidence: mean shape %.4f, eyes/mouth swapped %.4f", c_mean, c_bad);
+    MT_CHECK_NEAR(c_mean, 1.0, 1e-6);
+    MT_CHECK(c_bad < 0.05f);
+}
+
 static void test_missing_file(void)
 {
     char err[512];
@@ -447,6 +484,7 @@ int main(int argc, char **argv)
     MT_RUN(test_tiny_hostile);
     MT_RUN(test_missing_file);
     MT_RUN(test_real_counts);
+    MT_RUN(test_real_confidence);
     MT_RUN(test_real_truncated);
     mim_shape_predictor_free(real_sp);
     return mt_done();
