@@ -187,6 +187,25 @@ void mim_ctx_reset_step(mim_ctx *ctx)
     arena_reset(&ctx->step_host);
 }
 
+mim_status mim_ctx_reserve_step(mim_ctx *ctx, size_t step_bytes)
+{
+    if (ctx->step_data.used || ctx->step_host.used || ctx->tape)
+        return mim__error(ctx, MIM_ERR_STATE, "reserve_step: the step arena is in use");
+    mim__arena *a = &ctx->step_data;
+    if (!(a->chunks && !a->chunks->next && a->chunks->cap >= step_bytes)) {
+        arena_free_all(a);
+        if (arena_add_chunk(a, step_bytes > a->min_chunk ? step_bytes : a->min_chunk))
+            return mim__error(ctx, MIM_ERR_NOMEM, "reserve_step: %zu bytes of %s memory",
+                              step_bytes, ctx->be->name);
+    }
+    if (a->high < step_bytes)
+        a->high = step_bytes;
+    mim__arena *h = &ctx->step_host; /* tensor headers and the tape */
+    if (!h->chunks && arena_add_chunk(h, h->min_chunk))
+        return mim__error(ctx, MIM_ERR_NOMEM, "reserve_step: host memory");
+    return MIM_OK;
+}
+
 mim_status mim_ctx_sync(mim_ctx *ctx)
 {
     mim_status st = ctx->be->i->sync(ctx->be);

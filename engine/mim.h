@@ -119,6 +119,10 @@ const char *mim_ctx_last_error(const mim_ctx *ctx); /* "" when none */
 int mim_ctx_set_grad(mim_ctx *ctx, int enabled);
 /* Drops the tape and every step tensor (activations, their gradients); parameters stay. */
 void mim_ctx_reset_step(mim_ctx *ctx);
+/* Plans the step arena from a dry run: with the step arena empty (right after a reset), makes
+ * room for step_bytes (e.g. mim_ctx_stats.step_high_bytes of a dry run) so that steps up to that
+ * size never grow. MIM_ERR_STATE when step tensors exist. */
+mim_status mim_ctx_reserve_step(mim_ctx *ctx, size_t step_bytes);
 /* Waits for the backend's queued work (no-op on CPU backends). */
 mim_status mim_ctx_sync(mim_ctx *ctx);
 

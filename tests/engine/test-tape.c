@@ -293,6 +293,28 @@ static void test_arena_reset(void)
     MT_CHECK(grow[2] == grow[1] && grow[3] == grow[1]);
     MT_CHECK(bytes[1] == bytes[0] && bytes[3] == bytes[0]);
     teardown();
+    /* planned by a dry run's figure: a fresh context reserves it, and the step does not grow */
+    setup();
+    OK(mim_param_new(ctx, "m", "w", 0, 8, 8, 3, 3, &w));
+    fill_rand(w);
+    OK(mim_ctx_reserve_step(ctx, bytes[0]));
+    mim_ctx_stats st;
+    mim_ctx_stats_get(ctx, &st);
+    long g0 = st.n_grow;
+    mim_tensor *x, *h, *l;
+    OK(mim_tensor_new(ctx, MIM_F32, 4, 8, 64, 64, &x));
+    fill_rand(x);
+    h = x;
+    for (int i = 0; i < 20; i++)
+        OK(mim_conv2d(ctx, h, w, NULL, 1, 1, 1, &h));
+    OK(mim_mean(ctx, h, &l));
+    MT_CHECK_INT(mim_ctx_reserve_step(ctx, 1024), MIM_ERR_STATE);
+    OK(mim_backward(ctx, l));
+    mim_ctx_stats_get(ctx, &st);
+    MT_NOTE("reserved %zu bytes: growth events during the step %ld (want 0)", bytes[0],
+            st.n_grow - g0);
+    MT_CHECK_INT(st.n_grow - g0, 0);
+    teardown();
 }
 
 static void test_grad_mode_off(void)
