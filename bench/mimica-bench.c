@@ -11,9 +11,13 @@ extern const mim_bench_cmd mim_bench_face;
 #endif
 
 extern const mim_bench_cmd mim_bench_ops;
+extern const mim_bench_cmd mim_bench_train;
+extern const mim_bench_cmd mim_bench_infer;
 
 static const mim_bench_cmd *const commands[] = {
     &mim_bench_ops,
+    &mim_bench_train,
+    &mim_bench_infer,
 #ifdef MIM_BENCH_HAVE_APP
     &mim_bench_decode,
     &mim_bench_landmark,

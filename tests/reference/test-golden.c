@@ -18,8 +18,9 @@
  *     differs by up to 2·lr. Hence:
  *     - biases with a zero true gradient: conv biases directly before BN/IN (MODEL.md §10 item 8)
  *       and El's head bias (the landmark softmax is shift invariant): |Δ| <= 2·lr;
- *     - every other parameter: |Δ| <= 2·lr + 1e-6 for every element, and at most 1% of each
- *       slot's elements beyond 1e-5 · max(1, |ref|) (a wrong gradient flips about half);
+ *     - every other parameter: |Δ| <= 2·lr + 1e-6 for every element, and at most 1% (or 2, in
+ *       small slots) of each slot's elements beyond 1e-5 · max(1, |ref|) (a wrong gradient
+ *       flips about half of them);
  *     - BN running statistics (no Adam): |Δ| <= 1e-5 · max(1, |ref|) for every element. */
 #include <stdint.h>
 
@@ -306,7 +307,7 @@ static void run_golden(mim_backend *be, const char *be_name)
             ok = e <= 2 * lr;
             worst_zero = fmax(worst_zero, e);
         } else {
-            ok = e <= 2 * lr + 1e-6 && frac <= 0.01;
+            ok = e <= 2 * lr + 1e-6 && (frac <= 0.01 || n_off <= 2);
             worst_other = fmax(worst_other, e);
             if (frac > worst_frac) {
                 worst_frac = frac;
