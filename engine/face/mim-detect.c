@@ -168,7 +168,7 @@ typedef struct {
     int ofs[3][4];
     float weight[3]; /* weight[2] = 0 for two-rectangle features (adds +0.0f: no change) */
     float threshold;
-    int left, right;
+    int child[2];  /* left, right */
     float leaf[2]; /* leaf values when left (0) / right (1) are leaves */
     int tilted;
 } haar_node;
@@ -200,8 +200,8 @@ static void prepare_offsets(scale_ctx *sc)
                 haar_node *o = &sc->haar[wk->first_node + k];
                 memset(o, 0, sizeof *o);
                 o->threshold = nd->threshold;
-                o->left = nd->left;
-                o->right = nd->right;
+                o->child[0] = nd->left;
+                o->child[1] = nd->right;
                 o->leaf[0] = nd->left <= 0 ? c->leaves[wk->first_leaf - nd->left] : 0.f;
                 o->leaf[1] = nd->right <= 0 ? c->leaves[wk->first_leaf - nd->right] : 0.f;
                 o->tilted = f->tilted;
@@ -301,7 +301,7 @@ static int eval_window(const scale_ctx *sc, size_t base)
                     do {
                         const haar_node *nd = &nodes[idx];
                         float v = haar_value(nd, nd->tilted ? T : S) * inv;
-                        idx = v < nd->threshold ? nd->left : nd->right;
+                        idx = nd->child[!(v < nd->threshold)];
                     } while (idx > 0);
                     ssum += (double)c->leaves[wk->first_leaf - idx];
                 }

@@ -5,6 +5,7 @@
  *   - raw candidates (min neighbours 0) of three cascades equal raw_candidates_xywh exactly;
  *   - grouped detections (scale 1.1, min neighbours 3) match faces_xywh_neighbors with
  *     IoU >= 0.9 for >= 95 % of the reference faces (and of ours), neighbour counts compared.
+ * Suite app runs the images of at most 1 megapixel (11 of 17); suite slow (--all) every one.
  * Needs the fixtures and opencv-data; skips saying which is missing. */
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -30,6 +31,7 @@ typedef struct {
 } fixture;
 
 static GPtrArray *fixtures; /* fixture* */
+static gboolean all_sizes;  /* --all: also the 1920-pixel photos (suite slow) */
 static char *skip_reason;   /* set when data is absent */
 
 static void fixture_free(gpointer p)
@@ -88,7 +90,14 @@ static void load_fixtures(void)
         if (mim_json_parse(text, len, &f->doc, err, sizeof err) != 0)
             g_error("%s: %s", f->ref_path, err);
         const mim_json *img = mim_json_get(mim_json_root(f->doc), "image");
+        const mim_json *w = mim_json_get(mim_json_root(f->doc), "width");
+        const mim_json *h = mim_json_get(mim_json_root(f->doc), "height");
         g_assert_nonnull(img);
+        g_assert_true(w && h);
+        if (!all_sizes && w->number * h->number > 1e6) {
+            fixture_free(f);
+            continue;
+        }
         f->image_path = g_build_filename(dir, img->str, NULL);
         GError *error = NULL;
         f->rgb = mimica_image_load(f->image_path, &error);
@@ -350,8 +359,13 @@ static void test_cascade(gconstpointer data)
 
 int main(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--all"))
+            all_sizes = TRUE;
     g_test_init(&argc, &argv, NULL);
     load_fixtures();
+    g_test_message("%u fixture images%s", fixtures->len,
+                   all_sizes ? " (all sizes)" : " of at most 1 megapixel (--all: every size)");
     g_test_add_func("/face/fixtures/decoded-pixels", test_decoded_pixels);
     for (int ci = 0; ci < N_CASCADES; ci++) {
         g_autofree char *path = g_strdup_printf("/face/fixtures/%s", cascades[ci]);
