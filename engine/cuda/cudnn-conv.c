@@ -5,7 +5,8 @@
  * direction runs cudnnFind*Algorithm once (it times every algorithm) and keeps the fastest one
  * that (a) succeeded, (b) needs at most MAX_WS_BYTES of workspace, (c) is deterministic when the
  * backend is in deterministic mode, (d) uses no tensor cores in strict fp32 (no TF32). Its math
- * type and workspace size are cached with it; later calls only set the math type and run.
+ * type and workspace size are cached with it; later calls only set the math type and run. Should
+ * cudnnFind fail, cuDNN's heuristic list (cudnnGet*Algorithm_v7) is filtered the same way.
  *
  * Mixed precision (bf16 / fp16): x, w and dy are converted into the work memory, cuDNN computes
  * with fp32 accumulation (convolution compute type FLOAT) into a half output there, which is then
@@ -139,76 +140,90 @@ out:
         }                                                                                          \
     } while (0)
 
-static mim_status no_algo(mim_backend *be, const char *dir, const mim_conv_shape *s)
+static mim_status no_algo(mim_backend *be, const char *dir, const mim_conv_shape *s,
+                          cudnnStatus_t find_status)
 {
     mim_cuda_state *cs = mim__cuda_state(be);
     return mim__backend_error(be, MIM_ERR_UNSUPPORTED,
                               "cudnn: no usable %s algorithm (%s%s) for conv x(%d,%d,%d,%d) "
-                              "w(%d,%d,%d,%d) stride %d pad %d groups %d",
+                              "w(%d,%d,%d,%d) stride %d pad %d groups %d (cudnnFind: %s)",
                               dir, mim_cuda_precision_name(cs->precision),
                               cs->deterministic ? ", deterministic" : "", s->n, s->c_in, s->h_in,
                               s->w_in, s->c_out, s->c_in / s->groups, s->k_h, s->k_w, s->stride_h,
-                              s->pad_h, s->groups);
+                              s->pad_h, s->groups, cudnnGetErrorString(find_status));
 }
 
+/* cudnnFind* times every algorithm; when it fails (or leaves nothing usable) the heuristic
+ * list of cudnnGet*_v7 is tried before giving up. */
 static mim_status find_fwd(mim_backend *be, mim_cuda_conv_plan *p)
 {
     mim_cuda_state *cs = mim__cuda_state(be);
-    mim_status st = MIM_OK;
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    int n_found = 0, idx;
-    MIM_CUDNN_TRY(cudnnFindConvolutionForwardAlgorithm(cs->dnn, p->x_desc, p->w_desc, p->conv_desc,
-                                                       p->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
-                                                       &n_found, perf));
-    PICK(perf, n_found, cs, idx);
+    int n_found = 0, idx = -1;
+    cudnnStatus_t e =
+        cudnnFindConvolutionForwardAlgorithm(cs->dnn, p->x_desc, p->w_desc, p->conv_desc, p->y_desc,
+                                             CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n_found, perf);
+    if (e == CUDNN_STATUS_SUCCESS)
+        PICK(perf, n_found, cs, idx);
+    if (idx < 0 && cudnnGetConvolutionForwardAlgorithm_v7(
+                       cs->dnn, p->x_desc, p->w_desc, p->conv_desc, p->y_desc,
+                       CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n_found, perf) == CUDNN_STATUS_SUCCESS)
+        PICK(perf, n_found, cs, idx);
     if (idx < 0)
-        return no_algo(be, "forward", &p->s);
+        return no_algo(be, "forward", &p->s, e);
     p->fwd_algo = perf[idx].algo;
     p->fwd_math = (cudnnMathType_t)usable_math(cs, perf[idx].mathType);
     p->fwd_ws = perf[idx].memory;
     p->have_fwd = 1;
-out:
-    return st;
+    return MIM_OK;
 }
 
 static mim_status find_bwd_data(mim_backend *be, mim_cuda_conv_plan *p)
 {
     mim_cuda_state *cs = mim__cuda_state(be);
-    mim_status st = MIM_OK;
     cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-    int n_found = 0, idx;
-    MIM_CUDNN_TRY(cudnnFindConvolutionBackwardDataAlgorithm(
+    int n_found = 0, idx = -1;
+    cudnnStatus_t e = cudnnFindConvolutionBackwardDataAlgorithm(
         cs->dnn, p->w_desc, p->y_desc, p->conv_desc, p->x_desc,
-        CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n_found, perf));
-    PICK(perf, n_found, cs, idx);
+        CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n_found, perf);
+    if (e == CUDNN_STATUS_SUCCESS)
+        PICK(perf, n_found, cs, idx);
+    if (idx < 0 &&
+        cudnnGetConvolutionBackwardDataAlgorithm_v7(
+            cs->dnn, p->w_desc, p->y_desc, p->conv_desc, p->x_desc,
+            CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n_found, perf) == CUDNN_STATUS_SUCCESS)
+        PICK(perf, n_found, cs, idx);
     if (idx < 0)
-        return no_algo(be, "backward-data", &p->s);
+        return no_algo(be, "backward-data", &p->s, e);
     p->bwd_data_algo = perf[idx].algo;
     p->bwd_data_math = (cudnnMathType_t)usable_math(cs, perf[idx].mathType);
     p->bwd_data_ws = perf[idx].memory;
     p->have_bwd_data = 1;
-out:
-    return st;
+    return MIM_OK;
 }
 
 static mim_status find_bwd_filter(mim_backend *be, mim_cuda_conv_plan *p)
 {
     mim_cuda_state *cs = mim__cuda_state(be);
-    mim_status st = MIM_OK;
     cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-    int n_found = 0, idx;
-    MIM_CUDNN_TRY(cudnnFindConvolutionBackwardFilterAlgorithm(
+    int n_found = 0, idx = -1;
+    cudnnStatus_t e = cudnnFindConvolutionBackwardFilterAlgorithm(
         cs->dnn, p->x_desc, p->y_desc, p->conv_desc, p->w_desc,
-        CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n_found, perf));
-    PICK(perf, n_found, cs, idx);
+        CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n_found, perf);
+    if (e == CUDNN_STATUS_SUCCESS)
+        PICK(perf, n_found, cs, idx);
+    if (idx < 0 &&
+        cudnnGetConvolutionBackwardFilterAlgorithm_v7(
+            cs->dnn, p->x_desc, p->y_desc, p->conv_desc, p->w_desc,
+            CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n_found, perf) == CUDNN_STATUS_SUCCESS)
+        PICK(perf, n_found, cs, idx);
     if (idx < 0)
-        return no_algo(be, "backward-filter", &p->s);
+        return no_algo(be, "backward-filter", &p->s, e);
     p->bwd_filter_algo = perf[idx].algo;
     p->bwd_filter_math = (cudnnMathType_t)usable_math(cs, perf[idx].mathType);
     p->bwd_filter_ws = perf[idx].memory;
     p->have_bwd_filter = 1;
-out:
-    return st;
+    return MIM_OK;
 }
 
 static int64_t x_numel(const mim_conv_shape *s)
