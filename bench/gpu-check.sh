@@ -91,6 +91,12 @@ tail -n 1 "$LOG/build.txt"
 # ---- tests ---------------------------------------------------------------------------------
 say "suite cuda"
 fail=0
+# the golden export for the golden step (tests take $MIMICA_GOLDEN_DIR first)
+if [ -z "${MIMICA_GOLDEN_DIR:-}" ] && [ -d "$SHARED/golden/aunet-b2" ]; then
+    MIMICA_GOLDEN_DIR=$(cd "$SHARED/golden/aunet-b2" && pwd)
+    export MIMICA_GOLDEN_DIR
+fi
+echo "golden: ${MIMICA_GOLDEN_DIR:-none found under $SHARED (the golden step will skip)}"
 timeout 300 meson test -C "$BUILD" --suite cuda --print-errorlogs || fail=1
 # the figures of every op (max error and bound per op) and of the golden step
 "$BUILD/tests/cuda/test-cuda-ops" >"$LOG/test-cuda-ops.txt" 2>&1
