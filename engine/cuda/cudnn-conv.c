@@ -226,6 +226,45 @@ static mim_status find_bwd_filter(mim_backend *be, mim_cuda_conv_plan *p)
     return MIM_OK;
 }
 
+static mim_status find_dir(mim_backend *be, mim_cuda_conv_plan *p, int dir)
+{
+    return dir == 0 ? find_fwd(be, p) : dir == 1 ? find_bwd_data(be, p) : find_bwd_filter(be, p);
+}
+
+/* Mixed precision: a shape whose half-precision convolution cuDNN cannot run in some direction
+ * falls back to fp32 for all three directions (descriptors rebuilt, algorithms found again). */
+static mim_status plan_to_fp32(mim_backend *be, mim_cuda_conv_plan *p)
+{
+    const mim_conv_shape *s = &p->s;
+    mim_status st = MIM_OK;
+    p->dtype = CUDNN_DATA_FLOAT;
+    p->have_fwd = p->have_bwd_data = p->have_bwd_filter = 0;
+    MIM_CUDNN_TRY(cudnnSetTensor4dDescriptor(p->x_desc, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, s->n,
+                                             s->c_in, s->h_in, s->w_in));
+    MIM_CUDNN_TRY(cudnnSetTensor4dDescriptor(p->y_desc, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, s->n,
+                                             s->c_out, s->h_out, s->w_out));
+    MIM_CUDNN_TRY(cudnnSetFilter4dDescriptor(p->w_desc, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW,
+                                             s->c_out, s->c_in / s->groups, s->k_h, s->k_w));
+    MIM_CUDNN_TRY(cudnnSetConvolutionMathType(p->conv_desc, CUDNN_DEFAULT_MATH));
+out:
+    return st;
+}
+
+/* The algorithm of direction dir (0 forward, 1 backward-data, 2 backward-filter), found once. */
+static mim_status plan_find(mim_backend *be, mim_cuda_conv_plan *p, int dir)
+{
+    int have = dir == 0 ? p->have_fwd : dir == 1 ? p->have_bwd_data : p->have_bwd_filter;
+    if (have)
+        return MIM_OK;
+    mim_status st = find_dir(be, p, dir);
+    if (st != MIM_OK && p->dtype != CUDNN_DATA_FLOAT) {
+        st = plan_to_fp32(be, p);
+        if (st == MIM_OK)
+            st = find_dir(be, p, dir);
+    }
+    return st;
+}
+
 static int64_t x_numel(const mim_conv_shape *s)
 {
     return (int64_t)s->n * s->c_in * s->h_in * s->w_in;
@@ -271,12 +310,12 @@ mim_status mim__cuda_conv2d_forward(mim_backend *be, const mim_conv_shape *s, fl
     mim_cuda_state *cs = mim__cuda_state(be);
     mim_cuda_conv_plan *p = NULL;
     mim_status st = plan_get(be, s, &p);
-    if (st == MIM_OK && !p->have_fwd)
-        st = find_fwd(be, p);
+    if (st == MIM_OK)
+        st = plan_find(be, p, 0);
     if (st != MIM_OK)
         return st;
     const float one = 1.f, zero = 0.f;
-    int mixed = is_mixed(cs);
+    int mixed = p->dtype != CUDNN_DATA_FLOAT;
     conv_ws ws;
     st = get_ws(be, p->fwd_ws, mixed, x_numel(s), w_numel(s), y_numel(s), &ws);
     if (st != MIM_OK)
@@ -310,12 +349,12 @@ mim_status mim__cuda_conv2d_backward_data(mim_backend *be, const mim_conv_shape 
     if (!dx)
         return MIM_OK;
     mim_status st = plan_get(be, s, &p);
-    if (st == MIM_OK && !p->have_bwd_data)
-        st = find_bwd_data(be, p);
+    if (st == MIM_OK)
+        st = plan_find(be, p, 1);
     if (st != MIM_OK)
         return st;
     const float one = 1.f, zero = 0.f;
-    int mixed = is_mixed(cs);
+    int mixed = p->dtype != CUDNN_DATA_FLOAT;
     conv_ws ws;
     st = get_ws(be, p->bwd_data_ws, mixed, y_numel(s), w_numel(s), x_numel(s), &ws);
     if (st != MIM_OK)
@@ -350,12 +389,12 @@ mim_status mim__cuda_conv2d_backward_weights(mim_backend *be, const mim_conv_sha
         return MIM_OK;
     mim_cuda_conv_plan *p = NULL;
     st = plan_get(be, s, &p);
-    if (st == MIM_OK && !p->have_bwd_filter)
-        st = find_bwd_filter(be, p);
+    if (st == MIM_OK)
+        st = plan_find(be, p, 2);
     if (st != MIM_OK)
         return st;
     const float one = 1.f, zero = 0.f;
-    int mixed = is_mixed(cs);
+    int mixed = p->dtype != CUDNN_DATA_FLOAT;
     conv_ws ws;
     st = get_ws(be, p->bwd_filter_ws, mixed, x_numel(s), y_numel(s), w_numel(s), &ws);
     if (st != MIM_OK)
