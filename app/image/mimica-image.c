@@ -27,6 +27,94 @@ static gboolean size_ok(const char *what, gint64 w, gint64 h, GError **error)
     return TRUE;
 }
 
+/* ---- EXIF orientation --------------------------------------------------------------------- */
+
+static guint read16(const guint8 *p, gboolean be)
+{
+    return be ? (guint)p[0] << 8 | p[1] : (guint)p[1] << 8 | p[0];
+}
+
+static guint32 read32(const guint8 *p, gboolean be)
+{
+    return be ? (guint32)p[0] << 24 | (guint32)p[1] << 16 | (guint32)p[2] << 8 | p[3]
+              : (guint32)p[3] << 24 | (guint32)p[2] << 16 | (guint32)p[1] << 8 | p[0];
+}
+
+/* The Orientation tag (0x0112) of IFD0 in an APP1 "Exif" payload: 1..8, or 1 when absent or
+ * malformed. Every read is checked against len. */
+static int exif_orientation(const guint8 *d, gsize len)
+{
+    if (len < 14 || memcmp(d, "Exif\0\0", 6) != 0)
+        return 1;
+    const guint8 *t = d + 6;
+    gsize n = len - 6;
+    gboolean be;
+    if (t[0] == 'M' && t[1] == 'M')
+        be = TRUE;
+    else if (t[0] == 'I' && t[1] == 'I')
+        be = FALSE;
+    else
+        return 1;
+    if (read16(t + 2, be) != 42)
+        return 1;
+    guint32 ifd = read32(t + 4, be);
+    if (ifd > n || n - ifd < 2)
+        return 1;
+    guint count = read16(t + ifd, be);
+    for (guint i = 0; i < count; i++) {
+        gsize e = ifd + 2 + (gsize)i * 12;
+        if (e + 12 > n)
+            return 1;
+        if (read16(t + e, be) == 0x0112 && read16(t + e + 2, be) == 3) {
+            guint v = read16(t + e + 8, be);
+            return v >= 1 && v <= 8 ? (int)v : 1;
+        }
+    }
+    return 1;
+}
+
+/* Applies an EXIF orientation (2..8) as OpenCV's imread does; returns a new image or NULL (out
+ * of memory). */
+static mim_image *apply_orientation(const mim_image *src, int o)
+{
+    int W = src->width, H = src->height;
+    gboolean swap = o >= 5;
+    mim_image *dst = mim_image_new(swap ? H : W, swap ? W : H, MIM_IMAGE_RGB8);
+    if (!dst)
+        return NULL;
+    for (int y = 0; y < dst->height; y++) {
+        guint8 *d = mim_image_row8(dst, y);
+        for (int x = 0; x < dst->width; x++, d += 3) {
+            int sx, sy;
+            switch (o) {
+            case 2:
+                sx = W - 1 - x, sy = y;
+                break; /* mirror horizontally */
+            case 3:
+                sx = W - 1 - x, sy = H - 1 - y;
+                break; /* rotate 180 */
+            case 4:
+                sx = x, sy = H - 1 - y;
+                break; /* mirror vertically */
+            case 5:
+                sx = y, sy = x;
+                break; /* transpose */
+            case 6:
+                sx = y, sy = H - 1 - x;
+                break; /* rotate 90 clockwise */
+            case 7:
+                sx = W - 1 - y, sy = H - 1 - x;
+                break; /* transverse */
+            default:
+                sx = W - 1 - y, sy = x;
+                break; /* 8: rotate 90 counter-clockwise */
+            }
+            memcpy(d, mim_image_row8(src, sy) + 3 * sx, 3);
+        }
+    }
+    return dst;
+}
+
 /* ---- JPEG ----------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -76,7 +164,12 @@ static mim_image *decode_jpeg(const guint8 *bytes, gsize len, const char *what, 
     }
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, bytes, (unsigned long)len);
+    jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
     jpeg_read_header(&cinfo, TRUE);
+    int orientation = 1;
+    for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next)
+        if (m->marker == JPEG_APP0 + 1 && orientation == 1)
+            orientation = exif_orientation(m->data, m->data_length);
     if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
         jpeg_destroy_decompress(&cinfo);
         g_set_error(error, MIMICA_ERROR, MIMICA_ERROR_UNSUPPORTED,
@@ -114,6 +207,13 @@ static mim_image *decode_jpeg(const guint8 *bytes, gsize len, const char *what, 
     }
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);
+    if (orientation != 1) {
+        mim_image *turned = apply_orientation(img, orientation);
+        mim_image_free(img);
+        if (!turned)
+            g_set_error(error, MIMICA_ERROR, MIMICA_ERROR_FAILED, "%s: out of memory", what);
+        return turned;
+    }
     return img;
 }
 

@@ -3,9 +3,10 @@
  * JPEG goes through libjpeg-turbo with the default decompression settings that OpenCV's imread
  * uses (islow IDCT, fancy upsampling), so the pixels equal cv::imread's (BGR swapped to RGB);
  * PNG through libpng (palette expanded, 16-bit samples reduced to their high byte, alpha
- * dropped, grey replicated); anything else through FFmpeg's image decoders (app/media). EXIF
- * orientation is not applied. A missing file is MIMICA_ERROR_NOT_FOUND, a truncated or corrupt
- * one MIMICA_ERROR_CORRUPT, an unreadable one MIMICA_ERROR_IO. */
+ * dropped, grey replicated); anything else through FFmpeg's image decoders (app/media). A JPEG's
+ * EXIF orientation (IFD0 tag 0x0112) is applied, as imread does (FORMATS.md pitfall 26). A missing
+ * file is MIMICA_ERROR_NOT_FOUND, a truncated or corrupt one MIMICA_ERROR_CORRUPT, an unreadable
+ * one MIMICA_ERROR_IO. */
 #pragma once
 
 #include <glib.h>

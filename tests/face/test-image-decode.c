@@ -6,6 +6,9 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <png.h>
+#include <stdio.h>
+
+#include <jpeglib.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -191,6 +194,108 @@ static void test_bmp_ffmpeg(void)
     g_free(b);
 }
 
+/* A 13x6 JPEG of the pattern, with an EXIF APP1 carrying `orientation` (0: no APP1). */
+static guint8 *encode_jpeg(int orientation, gsize *len)
+{
+    struct jpeg_compress_struct ci;
+    struct jpeg_error_mgr jerr;
+    unsigned char *buf = NULL;
+    unsigned long size = 0;
+    int w = 13, h = 6;
+    ci.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&ci);
+    jpeg_mem_dest(&ci, &buf, &size);
+    ci.image_width = (JDIMENSION)w;
+    ci.image_height = (JDIMENSION)h;
+    ci.input_components = 3;
+    ci.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&ci);
+    jpeg_start_compress(&ci, TRUE);
+    if (orientation) {
+        /* "Exif\0\0" + big-endian TIFF header + IFD0 with one SHORT entry */
+        guint8 app1[6 + 8 + 2 + 12 + 4] = {
+            'E', 'x', 'i', 'f',  0,    0, 'M', 'M', 0, 42, 0, 0, 0,
+            8,   0,   1,   0x01, 0x12, 0, 3,   0,   0, 0,  1, 0, (guint8)orientation,
+            0,   0,   0,   0,    0,    0};
+        jpeg_write_marker(&ci, JPEG_APP0 + 1, app1, sizeof app1);
+    }
+    guint8 row[13 * 3];
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++)
+            pattern(x * 9, y * 17, row + 3 * x);
+        JSAMPROW r = row;
+        jpeg_write_scanlines(&ci, &r, 1);
+    }
+    jpeg_finish_compress(&ci);
+    jpeg_destroy_compress(&ci);
+    *len = size;
+    guint8 *out = g_memdup2(buf, size);
+    free(buf);
+    return out;
+}
+
+static void test_exif_orientation(void)
+{
+    gsize len;
+    GError *error = NULL;
+    g_autofree guint8 *plain = encode_jpeg(0, &len);
+    mim_image *base = mimica_image_decode(plain, len, &error);
+    g_assert_no_error(error);
+    int W = base->width, H = base->height;
+    for (int o = 1; o <= 8; o++) {
+        g_autofree guint8 *j = encode_jpeg(o, &len);
+        mim_image *img = mimica_image_decode(j, len, &error);
+        g_assert_no_error(error);
+        gboolean swap = o >= 5;
+        g_assert_cmpint(img->width, ==, swap ? H : W);
+        g_assert_cmpint(img->height, ==, swap ? W : H);
+        /* where the base image's corners (0,0) and (W-1,0) must land */
+        static const int corner0[9][2] = {{0, 0}, {0, 0}, {1, 0}, {1, 1}, {0, 1},
+                                          {0, 0}, {1, 0}, {1, 1}, {0, 1}};
+        int bad = 0;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                /* dst position of src (x, y) */
+                int dx, dy;
+                switch (o) {
+                case 1:
+                    dx = x, dy = y;
+                    break;
+                case 2:
+                    dx = W - 1 - x, dy = y;
+                    break;
+                case 3:
+                    dx = W - 1 - x, dy = H - 1 - y;
+                    break;
+                case 4:
+                    dx = x, dy = H - 1 - y;
+                    break;
+                case 5:
+                    dx = y, dy = x;
+                    break;
+                case 6:
+                    dx = H - 1 - y, dy = x;
+                    break;
+                case 7:
+                    dx = H - 1 - y, dy = W - 1 - x;
+                    break;
+                default:
+                    dx = y, dy = W - 1 - x;
+                    break;
+                }
+                bad += memcmp(mim_image_row8(img, dy) + 3 * dx, mim_image_row8(base, y) + 3 * x,
+                              3) != 0;
+            }
+        int cx = corner0[o][0] ? img->width - 1 : 0, cy = corner0[o][1] ? img->height - 1 : 0;
+        g_assert_cmpmem(mim_image_row8(img, cy) + 3 * cx, 3, mim_image_row8(base, 0), 3);
+        g_test_message("EXIF orientation %d: %dx%d, %d pixels misplaced", o, img->width,
+                       img->height, bad);
+        g_assert_cmpint(bad, ==, 0);
+        mim_image_free(img);
+    }
+    mim_image_free(base);
+}
+
 static void test_errors(void)
 {
     GError *error = NULL;
@@ -341,6 +446,7 @@ int main(int argc, char **argv)
     g_assert_nonnull(tmpdir);
     g_test_add_func("/face/image/png", test_png);
     g_test_add_func("/face/image/bmp-ffmpeg", test_bmp_ffmpeg);
+    g_test_add_func("/face/image/exif-orientation", test_exif_orientation);
     g_test_add_func("/face/image/errors", test_errors);
     g_test_add_func("/face/cli/detect", test_cli_detect);
     int rc = g_test_run();
