@@ -1,10 +1,11 @@
 /* mim-aunet-layout.h: where every weight of the AU network lives (MODEL.md §3, §11).
  *
  * Two views of the same floats:
- *  - params: the tensors the engine computes with, one per conv weight, bias, norm vector or
- *    PReLU slope. Fau's per-AU branches are fused (MODEL.md §3 hint): its layer-1 weight is one
- *    (64·n_au, 64, 3, 3) tensor, layers 2-4 are grouped convolutions, its PReLU slopes are one
- *    (n_au) vector per layer, and its fully connected layers are one grouped 1×1 conv (n_au, 64).
+ *  - params: the tensors the engine holds, one per conv weight, bias, norm vector or PReLU
+ *    slope. Fau's per-AU branches are stored fused (MODEL.md §3 hint): one (64·n_au, 64, 3, 3)
+ *    weight, (64·n_au) bias and BN vectors per layer, one (n_au) PReLU vector per layer, and one
+ *    (n_au, 64, 1, 1) weight + (n_au) bias for the fully connected layers; branch a owns rows
+ *    [64a, 64a+64) (row a of the PReLU and FC tensors), so each branch is a batch-dimension view.
  *  - slots: the PyTorch state-dict entries of ../shared/peer/torch_ref.py in export order
  *    (modules Ef, El, Eb, G, Dl, Ds, Dt, Fau, Pf, Pl, Pb; state-dict order inside each; BN
  *    num_batches_tracked omitted). Each slot names a contiguous piece of one param. Model files
