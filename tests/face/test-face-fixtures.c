@@ -244,6 +244,27 @@ static void run_cascade(int ci, tally *t)
         g_assert_cmpint(mim_cascade_candidates(c, f->rgb, NULL, &raw, &n_raw, err, sizeof err), ==,
                         0);
         t->seconds += (g_get_monotonic_time() - t0) / 1e6;
+        if (i == 0) {
+            /* min/max size only drop scales: the candidates are those of the full run whose
+             * window lies in [min, max] (compared before clipping) */
+            mim_detect_opts o;
+            mim_detect_opts_init(&o);
+            o.min_width = o.min_height = 40;
+            o.max_width = o.max_height = 90;
+            mim_face_rect *lim;
+            size_t n_lim, n_want_lim = 0;
+            g_assert_cmpint(mim_cascade_candidates(c, f->rgb, &o, &lim, &n_lim, err, sizeof err),
+                            ==, 0);
+            for (size_t k = 0; k < n_raw; k++)
+                n_want_lim += raw[k].w >= 40 && raw[k].h >= 40 && raw[k].w <= 90 && raw[k].h <= 90;
+            g_test_message("%s: %zu candidates with window 40..90 px, %zu of the full run in that "
+                           "range",
+                           base, n_lim, n_want_lim);
+            g_assert_cmpuint(n_lim, ==, n_want_lim);
+            for (size_t k = 0; k < n_lim; k++)
+                g_assert_true(lim[k].w >= 40 && lim[k].w <= 90);
+            free(lim);
+        }
         got = g_memdup2(raw, sizeof *raw * (n_raw ? n_raw : 1));
         n_got = mim_face_rects_group(got, n_raw, 3);
         n_got = mim_face_rects_clip(got, n_got, f->rgb->width, f->rgb->height);
