@@ -172,8 +172,12 @@ static int run_train(int argc, char **argv)
         double dt = now() - t0;
         if (i >= 2)
             times[i - 2] = dt;
-        printf("iteration %d%s: %.3f s, G_total %.5f, D_total %.5f\n", i, i < 2 ? " (warm-up)" : "",
-               dt, L.g_total, L.d_total);
+        mim_ctx_stats cs;
+        mim_ctx_stats_get(ctx, &cs);
+        printf("iteration %d%s: %.3f s, G_total %.5f, D_total %.5f, step arena %.0f MB (high "
+               "%.0f MB), %ld arena growths so far\n",
+               i, i < 2 ? " (warm-up)" : "", dt, L.g_total, L.d_total, cs.step_bytes / 1048576.0,
+               cs.step_high_bytes / 1048576.0, cs.n_grow);
         fflush(stdout);
     }
     report("train", be, &o, times, 2.0 * B);

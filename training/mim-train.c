@@ -61,7 +61,6 @@ struct mim_trainer {
     mim_tensor **adam_m, **adam_v; /* [n_params], trainable only */
     int64_t *adam_t;
     int64_t n_steps;
-    size_t reserved; /* step arena planned from an earlier step's high-water mark */
     double lr_factor;
     mim_rng rng;
     mim_tensor *t[N_T];
@@ -315,11 +314,6 @@ mim_status mim_trainer_step(mim_trainer *tr, const mim_train_batch *b, mim_train
     tr->err[0] = 0;
 
     mim_ctx_reset_step(ctx);
-    mim_ctx_stats cs;
-    mim_ctx_stats_get(ctx, &cs);
-    if (cs.step_high_bytes > tr->reserved &&
-        mim_ctx_reserve_step(ctx, cs.step_high_bytes) == MIM_OK)
-        tr->reserved = cs.step_high_bytes; /* one chunk from the second step on: no growth */
     mim_ctx_set_grad(ctx, 1);
     TRY(mim_aunet_snapshot(m));
     TRY(input(ctx, MIM_F32, B, 3, S, S, b->xs, &xs));
