@@ -15,14 +15,16 @@ extern const MimicaCliCommand mimica_cli_label;
 extern const MimicaCliCommand mimica_cli_export;
 extern const MimicaCliCommand mimica_cli_import;
 extern const MimicaCliCommand mimica_cli_detect;
+extern const MimicaCliCommand mimica_cli_backends;
 
 /* Subcommands, in the order --help lists them. Each is defined in its own cmd-*.c. */
 static const MimicaCliCommand *const commands[] = {
-    &mimica_cli_project, /* cmd-project.c */
-    &mimica_cli_label,   /* cmd-label.c */
-    &mimica_cli_export,  /* cmd-export.c */
-    &mimica_cli_import,  /* cmd-import.c */
-    &mimica_cli_detect,  /* cmd-detect.c */
+    &mimica_cli_project,  /* cmd-project.c */
+    &mimica_cli_label,    /* cmd-label.c */
+    &mimica_cli_export,   /* cmd-export.c */
+    &mimica_cli_import,   /* cmd-import.c */
+    &mimica_cli_detect,   /* cmd-detect.c */
+    &mimica_cli_backends, /* cmd-backends.c */
     NULL,
 };
 
