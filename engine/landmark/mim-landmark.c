@@ -491,11 +491,15 @@ static void similarity_2x2(const float *p, const float *q, int n, double m[4])
     m[0] = a, m[1] = -b, m[2] = b, m[3] = a;
 }
 
-static inline int sample(const mim_image *img, double x, double y)
+/* mirror: x is a coordinate of the horizontally mirrored image (column c there is column
+ * width - 1 - c of img) */
+static inline int sample(const mim_image *img, double x, double y, int mirror)
 {
     double fx = floor(x + 0.5), fy = floor(y + 0.5);
     if (!(fx >= 0 && fy >= 0 && fx < img->width && fy < img->height))
         return 0;
+    if (mirror)
+        fx = img->width - 1 - fx;
     const uint8_t *p =
         (const uint8_t *)img->data + (size_t)fy * img->stride + (size_t)fx * img->channels;
     if (img->channels == 3)
@@ -510,7 +514,7 @@ __attribute__((optimize("fp-contract=off")))
 #endif
 static void
 predict_norm(const mim_shape_predictor *sp, const mim_image *img, const mim_face_box *box,
-             float *cur, float *feat, const float **leaf_at)
+             int mirror, float *cur, float *feat, const float **leaf_at)
 {
     const int two_l = 2 * sp->n_landmarks;
     const double l = box->left, t = box->top;
@@ -528,7 +532,7 @@ predict_norm(const mim_shape_predictor *sp, const mim_image *img, const mim_face
             float u = a + b, v = c + d;
             u += cur[2 * anc[i]];
             v += cur[2 * anc[i] + 1];
-            feat[i] = (float)sample(img, l + u * sx, t + v * sy);
+            feat[i] = (float)sample(img, l + u * sx, t + v * sy, mirror);
         }
         const split_feature *sf = sp->splits + (size_t)lv * sp->n_trees * sp->n_splits;
         const float *lf = sp->leaves + (size_t)lv * sp->n_trees * sp->n_leaves * two_l;
@@ -556,6 +560,31 @@ predict_norm(const mim_shape_predictor *sp, const mim_image *img, const mim_face
     }
 }
 
+/* Runs the cascade in box (mirror: box is in the mirrored image's coordinates); cur (2L)
+ * receives the normalised shape. */
+static void predict_cur(const mim_shape_predictor *sp, const mim_image *img,
+                        const mim_face_box *box, int mirror, float *cur_out)
+{
+    float cur_stack[2 * MIM_LANDMARK_N68], feat_stack[512];
+    const float *leaf_stack[512];
+    float *cur = cur_stack, *feat = feat_stack;
+    const float **leaf_at = leaf_stack;
+    void *heap = NULL;
+    const int two_l = 2 * sp->n_landmarks;
+    if (two_l > 2 * MIM_LANDMARK_N68 || sp->n_features > 512 || sp->n_trees > 512) {
+        /* models other than the Debian one: scratch on the heap */
+        heap = malloc(sizeof(float *) * sp->n_trees + sizeof(float) * (two_l + sp->n_features));
+        if (!heap)
+            abort();
+        leaf_at = heap;
+        cur = (float *)(leaf_at + sp->n_trees);
+        feat = cur + two_l;
+    }
+    predict_norm(sp, img, box, mirror, cur, feat, leaf_at);
+    memcpy(cur_out, cur, sizeof(float) * two_l);
+    free(heap);
+}
+
 void mim_shape_predictor_predict(const mim_shape_predictor *sp, const mim_image *img,
                                  const mim_face_box *box, float *xy, int32_t *xy_dlib,
                                  float *confidence)
@@ -575,7 +604,7 @@ void mim_shape_predictor_predict(const mim_shape_predictor *sp, const mim_image 
         cur = (float *)(leaf_at + sp->n_trees);
         feat = cur + two_l;
     }
-    predict_norm(sp, img, box, cur, feat, leaf_at);
+    predict_norm(sp, img, box, 0, cur, feat, leaf_at);
     const double sx = box->right - box->left, sy = box->bottom - box->top;
     for (int k = 0; k < sp->n_landmarks; k++) {
         double x = box->left + cur[2 * k] * sx, y = box->top + cur[2 * k + 1] * sy;
@@ -589,6 +618,58 @@ void mim_shape_predictor_predict(const mim_shape_predictor *sp, const mim_image 
     if (confidence)
         *confidence = mim_landmark_confidence(sp, xy);
     free(heap);
+}
+
+/* iBUG 300-W 68-point scheme: the point a horizontal flip turns point k into (jaw 0..16
+ * reversed; brows 17..21 <-> 26..22; nose bridge 27..30 and points 33, 51, 57, 62, 66 on the
+ * symmetry axis; eyes 36..41 <-> 45, 44, 43, 42, 47, 46; lips likewise). */
+static const uint8_t mirror_68[MIM_LANDMARK_N68] = {
+    16, 15, 14, 13, 12, 11, 10, 9,  8,  7,  6,  5,  4,  3,  2,  1,  0,  26, 25, 24, 23, 22, 21,
+    20, 19, 18, 17, 27, 28, 29, 30, 35, 34, 33, 32, 31, 45, 44, 43, 42, 47, 46, 39, 38, 37, 36,
+    41, 40, 54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55, 64, 63, 62, 61, 60, 67, 66, 65};
+
+int mim_shape_predictor_predict_mirrored(const mim_shape_predictor *sp, const mim_image *img,
+                                         const mim_face_box *box, float *xy)
+{
+    if (sp->n_landmarks != MIM_LANDMARK_N68)
+        return -1;
+    /* the box in the mirrored image: column c there is column W - 1 - c here */
+    const double w1 = img->width - 1;
+    const mim_face_box mb = {w1 - box->right, box->top, w1 - box->left, box->bottom};
+    float cur[2 * MIM_LANDMARK_N68];
+    predict_cur(sp, img, &mb, 1, cur);
+    const double sx = mb.right - mb.left, sy = mb.bottom - mb.top;
+    for (int k = 0; k < MIM_LANDMARK_N68; k++) {
+        int j = mirror_68[k];
+        xy[2 * k] = (float)(w1 - (mb.left + cur[2 * j] * sx));
+        xy[2 * k + 1] = (float)(mb.top + cur[2 * j + 1] * sy);
+    }
+    return 0;
+}
+
+/* inter-ocular distance: the eye centres (mean of 36..41 and of 42..47) */
+static double iod_68(const float *xy)
+{
+    double ex[2] = {0, 0}, ey[2] = {0, 0};
+    for (int k = 36; k < 48; k++) {
+        ex[k >= 42] += xy[2 * k] / 6;
+        ey[k >= 42] += xy[2 * k + 1] / 6;
+    }
+    return hypot(ex[1] - ex[0], ey[1] - ey[0]);
+}
+
+float mim_landmark_mirror_error(const mim_shape_predictor *sp, const mim_image *img,
+                                const mim_face_box *box, const float *xy)
+{
+    float m[2 * MIM_LANDMARK_N68];
+    if (mim_shape_predictor_predict_mirrored(sp, img, box, m))
+        return INFINITY;
+    double iod = iod_68(xy), sum = 0;
+    if (!(iod > 0))
+        return INFINITY;
+    for (int k = 0; k < MIM_LANDMARK_N68; k++)
+        sum += hypot(xy[2 * k] - m[2 * k], xy[2 * k + 1] - m[2 * k + 1]);
+    return (float)(sum / MIM_LANDMARK_N68 / iod);
 }
 
 /* Full least-squares similarity p -> q: q ≈ [[a,-b],[b,a]] p + (tx,ty). */
@@ -624,12 +705,7 @@ float mim_landmark_confidence(const mim_shape_predictor *sp, const float *xy)
     /* fit the mean shape to the result, measure the residual in inter-ocular units */
     double a, b, tx, ty;
     similarity_full(sp->mean, xy, MIM_LANDMARK_N68, &a, &b, &tx, &ty);
-    double ex[2] = {0, 0}, ey[2] = {0, 0};
-    for (int k = 36; k < 48; k++) {
-        ex[k >= 42] += xy[2 * k] / 6;
-        ey[k >= 42] += xy[2 * k + 1] / 6;
-    }
-    double iod = hypot(ex[1] - ex[0], ey[1] - ey[0]);
+    double iod = iod_68(xy);
     double ss = 0;
     for (int k = 0; k < MIM_LANDMARK_N68; k++) {
         double px = sp->mean[2 * k], py = sp->mean[2 * k + 1];

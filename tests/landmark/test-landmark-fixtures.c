@@ -270,7 +270,146 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* our cascade's boxes, mapped, then landmarks; matched to dlib's HOG faces by box overlap */
+/* Left-right pairs of the iBUG 68-point scheme, written out independently of the engine's table:
+ * a horizontal flip turns point k into pair_of(k). */
+static int pair_of(int k)
+{
+    static const int pairs[][2] = {{17, 26}, {18, 25}, {19, 24}, {20, 23}, {21, 22}, {31, 35},
+                                   {32, 34}, {36, 45}, {37, 44}, {38, 43}, {39, 42}, {40, 47},
+                                   {41, 46}, {48, 54}, {49, 53}, {50, 52}, {55, 59}, {56, 58},
+                                   {60, 64}, {61, 63}, {65, 67}};
+    if (k <= 16)
+        return 16 - k;
+    for (size_t i = 0; i < G_N_ELEMENTS(pairs); i++) {
+        if (pairs[i][0] == k)
+            return pairs[i][1];
+        if (pairs[i][1] == k)
+            return pairs[i][0];
+    }
+    return k; /* on the symmetry axis */
+}
+
+/* mim_shape_predictor_predict_mirrored against the plain predictor run on a flipped copy of the
+ * image (dlib's HOG boxes of every fixture); and the mirror error of dlib's own HOG-box result */
+static void test_mirror(void)
+{
+    if (!need_data())
+        return;
+    g_auto(GStrv) files = fixture_files();
+    int n_boxes = 0, n_diff = 0;
+    double mirr[256];
+    int n_m = 0;
+    for (int i = 0; files && files[i]; i++) {
+        fixture f;
+        if (!fixture_load(files[i], &f)) {
+            fixture_free(&f);
+            continue;
+        }
+        const int W = f.rgb->width;
+        mim_image *flip = mim_image_new(W, f.rgb->height, MIM_IMAGE_RGB8);
+        for (int y = 0; y < f.rgb->height; y++) {
+            const uint8_t *src = mim_image_row8(f.rgb, y);
+            uint8_t *dst = mim_image_row8(flip, y);
+            for (int x = 0; x < W; x++)
+                memcpy(dst + 3 * x, src + 3 * (W - 1 - x), 3);
+        }
+        const mim_json *hog = mim_json_get(mim_json_get(mim_json_root(f.doc), "dlib"), "hog");
+        for (const mim_json *e = hog ? hog->child : NULL; e; e = e->next) {
+            mim_face_box hb, fb;
+            float got[136], ref[136], direct[136];
+            read_rect(mim_json_get(e, "rect"), &hb);
+            fb = (mim_face_box){W - 1 - hb.right, hb.top, W - 1 - hb.left, hb.bottom};
+            mim_shape_predictor_predict(sp, flip, &fb, ref, NULL, NULL);
+            g_assert_cmpint(mim_shape_predictor_predict_mirrored(sp, f.rgb, &hb, got), ==, 0);
+            double worst = 0;
+            for (int k = 0; k < 68; k++) {
+                int j = pair_of(k);
+                worst = fmax(worst, fabs(got[2 * k] - (W - 1 - ref[2 * j])));
+                worst = fmax(worst, fabs(got[2 * k + 1] - ref[2 * j + 1]));
+            }
+            n_boxes++;
+            if (worst > 1e-3) {
+                n_diff++;
+                g_test_fail_printf("%s box [%g %g %g %g]: mirrored prediction differs from the "
+                                   "flipped image's by %.4f px",
+                                   f.name, hb.left, hb.top, hb.right, hb.bottom, worst);
+            }
+            mim_shape_predictor_predict(sp, f.rgb, &hb, direct, NULL, NULL);
+            if (n_m < 256)
+                mirr[n_m++] = mim_landmark_mirror_error(sp, f.rgb, &hb, direct);
+        }
+        mim_image_free(flip);
+        fixture_free(&f);
+    }
+    g_assert_cmpint(n_boxes, >, 0);
+    qsort(mirr, n_m, sizeof *mirr, cmp_double);
+    g_test_message("mirrored prediction vs flipped image: %d boxes, %d differ (tolerance 1e-3 px)",
+                   n_boxes, n_diff);
+    g_test_message("mirror error of dlib's HOG-box landmarks (IOD units): median %.4f, 90th "
+                   "percentile %.4f, max %.4f (n %d)",
+                   mirr[n_m / 2], mirr[n_m * 9 / 10], mirr[n_m - 1], n_m);
+}
+
+/* Split of the fixtures for choosing constants: A = the dlib repository's VOC group photos
+ * (dlib__2007_*, dlib__2008_*, dlib__2009_*), B = the rest (face-api samples, messi5, Tom Cruise).
+ */
+static int split_of(const char *name)
+{
+    return g_str_has_prefix(name, "dlib__20") ? 0 : 1;
+}
+
+typedef struct {
+    double v[256];
+    int n;
+} faceset;
+
+static void faceset_add(faceset *s, double v)
+{
+    if (s->n < 256)
+        s->v[s->n++] = v;
+}
+
+/* mean, median, 90th percentile, max of per-face mean errors (% IOD); returns the mean */
+static double faceset_report(const char *what, faceset *s)
+{
+    if (!s->n) {
+        g_test_message("%s: no faces", what);
+        return 0;
+    }
+    double sum = 0;
+    for (int i = 0; i < s->n; i++)
+        sum += s->v[i];
+    qsort(s->v, s->n, sizeof *s->v, cmp_double);
+    g_test_message("%s: %d faces, mean %.2f %% IOD, median %.2f, 90th percentile %.2f, max %.2f",
+                   what, s->n, 100 * sum / s->n, 100 * s->v[s->n / 2], 100 * s->v[s->n * 9 / 10],
+                   100 * s->v[s->n - 1]);
+    return sum / s->n;
+}
+
+/* mean error (IOD units) of one prediction against dlib's points */
+static double face_error(const int32_t *got, const int32_t *want)
+{
+    double iod = iod_of(want), sum = 0;
+    for (int k = 0; k < 68; k++)
+        sum += hypot(got[2 * k] - want[2 * k], got[2 * k + 1] - want[2 * k + 1]) / iod;
+    return sum / 68;
+}
+
+/* Our cascade's boxes, mapped (A.4), then landmarks; matched to dlib's HOG faces by box overlap
+ * (IoU > 0.3). Compared: the plain path (one prediction in the mapped box) and the library's
+ * detect-and-landmark path, mim_landmark_fit_detection (box hypotheses scored by mirror
+ * consistency, see mim-landmark.h).
+ *
+ * How its constants were chosen: over a grid
+ * (scales 0.6..1.4, offsets -0.2..0.2 of the side; score = mirror error of the first, the refitted
+ * or the twice-refitted result or their mean; output = the scored result or one more refit;
+ * accept threshold 0.015..0.03 or none), the best setting on split A (VOC photos, 40 faces) was
+ * scored on split B (18 faces) and vice versa. Best on A: A 2.21-2.23 %, held-out B 3.27-3.72 %
+ * (one face, faceapi__sample1, stays at 23-35 %: dlib's own HOG-box result there is not mirror
+ * consistent, 0.10, so the score cannot favour it). Best on B: B 2.82 %, held-out A 2.30 %.
+ * The library default is the cheapest of A's best settings (scales 0.8/1/1.2, offsets
+ * -0.2..0.2 step 0.1, score = mirror error of the refitted result, accept 0.02). The mean bound
+ * (3 %) is on all matched faces; the split figures are printed. */
 static void test_detect_path(void)
 {
     if (!need_data())
@@ -282,10 +421,10 @@ static void test_detect_path(void)
         return;
     }
     g_auto(GStrv) files = fixture_files();
-    errstat st = {0}, st_raw = {0}, st_ref = {0};
-    int n_hog = 0, n_found = 0;
-    double per_face[256];
-    int n_pf = 0;
+    errstat st_raw = {0};
+    faceset plain[3] = {0}, fitted[3] = {0}; /* [A, B, all] */
+    int n_hog = 0, n_found = 0, n_hyp = 0, n_pred = 0, max_pred = 0;
+    double fit_s = 0;
     for (int i = 0; files && files[i]; i++) {
         fixture f;
         if (!fixture_load(files[i], &f)) {
@@ -299,6 +438,7 @@ static void test_detect_path(void)
             fixture_free(&f);
             continue;
         }
+        const int split = split_of(f.name);
         const mim_json *hog = mim_json_get(mim_json_get(mim_json_root(f.doc), "dlib"), "hog");
         for (const mim_json *e = hog ? hog->child : NULL; e; e = e->next) {
             mim_face_box hb;
@@ -319,54 +459,61 @@ static void test_detect_path(void)
             if (best < 0)
                 continue;
             n_found++;
-            mim_face_box mb = mim_face_box_from_cascade(rects[best].x, rects[best].y, rects[best].w,
-                                                        rects[best].h);
+            const mim_face_rect *R = &rects[best];
+            mim_face_box mb = mim_face_box_from_cascade(R->x, R->y, R->w, R->h);
             mim_shape_predictor_predict(sp, f.rgb, &mb, gotf, got, NULL);
-            long n0 = st.n_points;
-            double s0 = st.sum_iod;
-            compare(got, gotf, want, &st, 0);
-            double pf = (st.sum_iod - s0) / (st.n_points - n0);
-            if (n_pf < 256)
-                per_face[n_pf++] = pf;
-            if (pf > 0.1)
-                g_test_message("%s: HOG box [%g %g %g %g], cascade box %d %d %d %d (%d "
-                               "neighbours), IoU %.2f: mean error %.1f %% IOD (IOD %.1f px)",
-                               f.name, hb.left, hb.top, hb.right, hb.bottom, rects[best].x,
-                               rects[best].y, rects[best].w, rects[best].h, rects[best].neighbors,
-                               best_iou, 100 * pf, iod_of(want));
-            mim_face_box raw =
-                mim_face_box_from_xywh(rects[best].x, rects[best].y, rects[best].w, rects[best].h);
+            double e_plain = face_error(got, want);
+
+            mim_landmark_fit fit;
+            gint64 t0 = g_get_monotonic_time();
+            g_assert_cmpint(mim_landmark_fit_detection(sp, f.rgb, &mb, NULL, &fit, err, sizeof err),
+                            ==, 0);
+            fit_s += (g_get_monotonic_time() - t0) * 1e-6;
+            n_hyp += fit.n_hypotheses;
+            n_pred += fit.n_predictions;
+            max_pred = MAX(max_pred, fit.n_predictions);
+            for (int k = 0; k < 136; k++)
+                got[k] = (int32_t)floor(fit.xy[k] + 0.5);
+            double e_fit = face_error(got, want);
+            faceset_add(&plain[split], e_plain);
+            faceset_add(&plain[2], e_plain);
+            faceset_add(&fitted[split], e_fit);
+            faceset_add(&fitted[2], e_fit);
+            if (e_plain > 0.1 || e_fit > 0.1)
+                g_test_message("%s: HOG box [%g %g %g %g] (IOD %.1f px), cascade box %d %d %d %d "
+                               "(%d neighbours), IoU %.2f: mean error plain %.1f %% IOD, fitted "
+                               "%.1f %% (box [%.1f %.1f %.1f %.1f], mirror error %.3f, %d boxes)",
+                               f.name, hb.left, hb.top, hb.right, hb.bottom, iod_of(want), R->x,
+                               R->y, R->w, R->h, R->neighbors, best_iou, 100 * e_plain, 100 * e_fit,
+                               fit.box.left, fit.box.top, fit.box.right, fit.box.bottom,
+                               fit.mirror_error, fit.n_hypotheses);
+            mim_face_box raw = mim_face_box_from_xywh(R->x, R->y, R->w, R->h);
             mim_shape_predictor_predict(sp, f.rgb, &raw, gotf, got, NULL);
             compare(got, gotf, want, &st_raw, 0);
-            /* one more pass in the box the first result implies (what the tracker does) */
-            mim_shape_predictor_predict(sp, f.rgb, &mb, gotf, got, NULL);
-            mim_face_box rb;
-            mim_landmark_box_from_shape(sp, gotf, &rb);
-            mim_shape_predictor_predict(sp, f.rgb, &rb, gotf, got, NULL);
-            compare(got, gotf, want, &st_ref, 0);
         }
         free(rects);
         fixture_free(&f);
     }
     mim_cascade_free(cas);
-    g_test_message("dlib HOG faces %d, found by our cascade %d", n_hog, n_found);
-    report("cascade box mapped (A.4) vs dlib on its HOG box", &st);
-    report("cascade box raw vs dlib on its HOG box", &st_raw);
-    report("cascade box mapped, then refitted in the landmarks' box", &st_ref);
+    g_test_message("dlib HOG faces %d, found by our cascade %d (split A: VOC photos, B: the rest)",
+                   n_hog, n_found);
     g_assert_cmpint(n_found, >, 0);
-    qsort(per_face, n_pf, sizeof *per_face, cmp_double);
-    g_test_message("per face mean error (%% IOD): median %.2f, 90th percentile %.2f, max %.2f",
-                   100 * per_face[n_pf / 2], 100 * per_face[n_pf * 9 / 10],
-                   100 * per_face[n_pf - 1]);
-    /* The mean is dominated by a few small or turned faces where the regressor, started from
-     * another box, settles elsewhere (listed above); FORMATS.md A.4 reports medians (1.3 % mapped,
-     * 1.7 % raw, on 179 faces). Bound: the median face within 3 %. */
-    double mean = st.sum_iod / st.n_points;
-    g_test_message("mean error %.3f %% IOD over all points, median face %.2f %% (bound 3 %%)",
-                   100 * mean, 100 * per_face[n_pf / 2]);
-    if (per_face[n_pf / 2] > 0.03)
-        g_test_fail_printf("detect-and-landmark median face error %.3f %% IOD > 3 %%",
-                           100 * per_face[n_pf / 2]);
+    report("cascade box raw vs dlib on its HOG box", &st_raw);
+    faceset_report("plain (mapped box, one prediction), A", &plain[0]);
+    faceset_report("plain (mapped box, one prediction), B", &plain[1]);
+    faceset_report("plain (mapped box, one prediction), all", &plain[2]);
+    faceset_report("fitted (mim_landmark_fit_detection), A", &fitted[0]);
+    faceset_report("fitted (mim_landmark_fit_detection), B", &fitted[1]);
+    double mean = faceset_report("fitted (mim_landmark_fit_detection), all", &fitted[2]);
+    g_test_message("fitting: %.1f boxes and %.1f predictor runs per face on average (max %d), "
+                   "%.1f ms per face",
+                   (double)n_hyp / n_found, (double)n_pred / n_found, max_pred,
+                   1e3 * fit_s / n_found);
+    /* issue 6: the detect-and-landmark path within 3 % of dlib's HOG-box result on average */
+    g_test_message("detect-and-landmark mean error %.3f %% IOD over %d faces (bound 3 %%)",
+                   100 * mean, fitted[2].n);
+    if (mean > 0.03)
+        g_test_fail_printf("detect-and-landmark mean error %.3f %% IOD > 3 %%", 100 * mean);
 }
 
 int main(int argc, char **argv)
@@ -378,6 +525,7 @@ int main(int argc, char **argv)
     if (mim_shape_predictor_load(NULL, &sp, sp_err, sizeof sp_err))
         sp = NULL;
     g_test_add_func("/landmark/fixtures/reference-boxes", test_reference_boxes);
+    g_test_add_func("/landmark/fixtures/mirror", test_mirror);
     g_test_add_func("/landmark/fixtures/detect-path", test_detect_path);
     int rc = g_test_run();
     mim_shape_predictor_free(sp);
