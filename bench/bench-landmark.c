@@ -168,6 +168,24 @@ static int run_landmark(int argc, char **argv)
         al[i] = (c - b) / 1000.0;
     }
     double lm_ms = median(lm, N_REP), al_ms = median(al, N_REP), d_ms = median(det_ms, 5);
+    /* a fresh detection's landmarks with the box refined (what mimica-cli detect and the tracker
+     * do for a new face); the whole search (every hypothesis, the most it can cost) as well */
+    enum { N_FIT = 20 };
+    double fit_ms[N_FIT], full_ms[N_FIT];
+    mim_landmark_fit fit = {0}, full = {0};
+    mim_landmark_fit_params fp;
+    mim_landmark_fit_params_default(&fp);
+    fp.accept = 0;
+    for (int i = 0; i < N_FIT; i++) {
+        gint64 a = g_get_monotonic_time();
+        mim_landmark_fit_detection(sp, &f0, &box, NULL, &fit, NULL, 0);
+        gint64 b = g_get_monotonic_time();
+        mim_landmark_fit_detection(sp, &f0, &box, &fp, &full, NULL, 0);
+        gint64 c = g_get_monotonic_time();
+        fit_ms[i] = (b - a) / 1000.0;
+        full_ms[i] = (c - b) / 1000.0;
+    }
+    double fit_med = median(fit_ms, N_FIT), full_med = median(full_ms, N_FIT);
 
     int nd0, nd30, nf0, nf30;
     double cpu0, cpu30;
@@ -196,6 +214,9 @@ static int run_landmark(int argc, char **argv)
            N_REP);
     printf("  68 landmarks, video     %8.3f ms CPU (mean over %d frames)\n", lmv_cpu, n_frames);
     printf("  alignment + crop        %8.3f ms (200x200 warp, 176x176 CHW tensor)\n", al_ms);
+    printf("  fit of a detection      %8.3f ms (median of %d; %d boxes, %d predictor runs; "
+           "whole search %.3f ms, %d runs)\n",
+           fit_med, N_FIT, fit.n_hypotheses, fit.n_predictions, full_med, full.n_predictions);
     printf("  tracking, no re-detect  %8.3f ms/frame wall, %.3f ms CPU = %.0f frames/s of CPU "
            "(%d frames, %d detector runs, %d faces)\n",
            tr0, cpu0, 1000 / cpu0, n_frames, nd0, nf0);
@@ -207,9 +228,9 @@ static int run_landmark(int argc, char **argv)
         "\"landmarks_ms\":%.4f,\"align_ms\":%.4f,\"track_ms\":%.4f,\"track_fps\":%.1f,"
         "\"track_redetect30_ms\":%.4f,\"track_redetect30_fps\":%.1f,\"track_cpu_ms\":%.4f,"
         "\"track_cpu_fps\":%.1f,\"track_redetect30_cpu_ms\":%.4f,\"landmarks_video_cpu_ms\":%.4f,"
-        "\"faces\":%d}\n",
+        "\"fit_ms\":%.3f,\"fit_runs\":%d,\"fit_full_ms\":%.3f,\"faces\":%d}\n",
         W, H, load_s, d_ms, lm_ms, al_ms, tr0, 1000 / tr0, tr30, 1000 / tr30, cpu0, 1000 / cpu0,
-        cpu30, lmv_cpu, nf0);
+        cpu30, lmv_cpu, fit_med, fit.n_predictions, full_med, nf0);
     for (int t = 0; t < N_DISTINCT; t++)
         g_free(frames[t]);
     g_free(chw);

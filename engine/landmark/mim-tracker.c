@@ -29,6 +29,7 @@ void mim_tracker_params_default(mim_tracker_params *p)
     p->match_iou = 0.3f;
     p->max_faces = 16;
     p->max_missed = 2;
+    p->refine = 1;
 }
 
 mim_tracker *mim_tracker_new(const mim_shape_predictor *sp, const mim_tracker_params *params,
@@ -134,6 +135,22 @@ static void fit(mim_tracker *t, int i, const mim_image *frame, const mim_face_bo
     tr->detected = detected;
 }
 
+/* A detection's box: the landmarks of a refined box (mim_landmark_fit_detection) if enabled. */
+static void fit_detection(mim_tracker *t, int i, const mim_image *frame, const mim_face_box *box)
+{
+    mim_landmark_fit f;
+    if (!t->p.refine || mim_landmark_fit_detection(t->sp, frame, box, NULL, &f, NULL, 0)) {
+        fit(t, i, frame, box, 1);
+        return;
+    }
+    mim_track *tr = &t->tracks[i];
+    tr->box = f.box;
+    memcpy(tr->xy, f.xy, sizeof tr->xy);
+    tr->confidence = f.confidence;
+    mim_landmark_box_from_shape(t->sp, tr->xy, &t->next_box[i]);
+    tr->detected = 1;
+}
+
 int mim_tracker_update(mim_tracker *t, const mim_image *frame)
 {
     int dropped = 0, low = 0;
@@ -198,7 +215,7 @@ int mim_tracker_update(mim_tracker *t, const mim_image *frame)
                 if (tr->n_lost > 0) {
                     mim_track keep = *tr;
                     mim_face_box keep_next = t->next_box[best];
-                    fit(t, best, frame, &det[d], 1);
+                    fit_detection(t, best, frame, &det[d]);
                     if (tr->confidence >= keep.confidence) {
                         tr->n_lost = tr->confidence < t->p.min_confidence ? keep.n_lost : 0;
                     } else {
@@ -212,7 +229,7 @@ int mim_tracker_update(mim_tracker *t, const mim_image *frame)
                 continue;
             int i = t->n_tracks;
             memset(&t->tracks[i], 0, sizeof t->tracks[i]);
-            fit(t, i, frame, &det[d], 1);
+            fit_detection(t, i, frame, &det[d]);
             if (t->tracks[i].confidence < t->p.min_confidence)
                 continue;
             /* the fitted face may coincide with a tracked one although the boxes did not */

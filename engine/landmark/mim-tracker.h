@@ -1,6 +1,8 @@
 /* mim-tracker.h: multi-face landmark tracking across video frames.
  *
- * Per frame, each tracked face starts from the box of its previous landmarks
+ * A face the detector finds (a new one, or one being lost that the detection re-seeds) gets its
+ * first landmarks from mim_landmark_fit_detection, which refines the detector's box
+ * (params.refine); per frame, each tracked face starts from the box of its previous landmarks
  * (mim_landmark_box_from_shape) and runs the 68-point predictor there. The result's confidence
  * (mim_landmark_confidence) says whether the face is still there; a face whose confidence falls
  * below `min_confidence` is dropped after `max_lost` frames. The detector (a callback, normally
@@ -29,6 +31,9 @@ typedef struct {
     float match_iou;      /* detection vs tracked box overlap that means "same face" (0.3) */
     int max_faces;        /* at most this many faces (16, at most 256) */
     int max_missed;       /* detector runs in a row without a match before a drop (2; 0 never) */
+    int refine;           /* 1: a new face's landmarks come from mim_landmark_fit_detection (box
+                             refined around the detection, ~30 predictor runs, at most 225);
+                             0: one prediction in the detector's box (default 1) */
 } mim_tracker_params;
 
 typedef struct {
