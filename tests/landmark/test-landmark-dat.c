@@ -439,6 +439,112 @@ static void test_real_confidence(void)
     MT_CHECK(c_bad < 0.05f);
 }
 
+/* the mirror and the box search need the 68-point model: a tiny one is refused, saying why */
+static void test_tiny_fit_refused(void)
+{
+    tiny m = tiny_default();
+    buf o = write_tiny(&m);
+    char err[256];
+    mim_shape_predictor *sp;
+    if (mim_shape_predictor_parse(o.b, o.n, &sp, err, sizeof err)) {
+        MT_FAIL("tiny model refused: %s", err);
+        free(o.b);
+        return;
+    }
+    uint8_t px[9 * 5] = {0};
+    mim_image img = {
+        .width = 9, .height = 5, .channels = 1, .stride = 9, .data = px, .format = MIM_IMAGE_GREY8};
+    mim_face_box box = {0, 0, 8, 4};
+    float xy[136] = {0};
+    mim_landmark_fit fit;
+    MT_CHECK_INT(mim_shape_predictor_predict_mirrored(sp, &img, &box, xy), -1);
+    MT_CHECK(isinf(mim_landmark_mirror_error(sp, &img, &box, xy)));
+    err[0] = 0;
+    MT_CHECK_INT(mim_landmark_fit_detection(sp, &img, &box, NULL, &fit, err, sizeof err), -1);
+    MT_CHECK(strstr(err, "68-point") != NULL);
+    MT_NOTE("%s", err);
+    mim_shape_predictor_free(sp);
+    free(o.b);
+}
+
+/* the box search on a synthetic frame: parameters out of range refused; accept = +inf stops at
+ * the detection's own box (which is then the box its landmarks imply); accept = 0 tries every
+ * hypothesis and keeps the lowest mirror error */
+static void test_real_fit_search(void)
+{
+    load_real();
+    if (!real_sp)
+        MT_SKIP("%.200s", real_err);
+    enum { W = 160, H = 160 };
+    static uint8_t px[W * H];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) /* a bright disc with two dark eyes and a dark mouth */
+            px[y * W + x] =
+                (uint8_t)((x - 80) * (x - 80) + (y - 80) * (y - 80) < 50 * 50 ? 200 : 40);
+    for (int y = 60; y < 70; y++)
+        for (int x = 55; x < 105; x++)
+            if (x < 70 || x >= 90)
+                px[y * W + x] = 30;
+    for (int y = 105; y < 112; y++)
+        for (int x = 65; x < 95; x++)
+            px[y * W + x] = 60;
+    mim_image img = {
+        .width = W, .height = H, .channels = 1, .stride = W, .data = px, .format = MIM_IMAGE_GREY8};
+    mim_face_box box = {40, 45, 120, 125};
+    mim_landmark_fit fit;
+    mim_landmark_fit_params p;
+    char err[256];
+
+    mim_landmark_fit_params_default(&p);
+    MT_CHECK_INT(p.n_scales, 3);
+    MT_CHECK_INT(p.n_offsets, 5);
+    p.n_scales = 0;
+    MT_CHECK_INT(mim_landmark_fit_detection(real_sp, &img, &box, &p, &fit, err, sizeof err), -1);
+    MT_NOTE("0 scales: %s", err);
+    mim_landmark_fit_params_default(&p);
+    p.n_offsets = MIM_FIT_MAX_STEPS + 1;
+    MT_CHECK_INT(mim_landmark_fit_detection(real_sp, &img, &box, &p, &fit, err, sizeof err), -1);
+    mim_landmark_fit_params_default(&p);
+    p.scales[1] = -1;
+    MT_CHECK_INT(mim_landmark_fit_detection(real_sp, &img, &box, &p, &fit, err, sizeof err), -1);
+    MT_NOTE("negative scale: %s", err);
+    mim_landmark_fit_params_default(&p);
+    p.offsets[4] = NAN;
+    MT_CHECK_INT(mim_landmark_fit_detection(real_sp, &img, &box, &p, &fit, err, sizeof err), -1);
+    mim_landmark_fit_params_default(&p);
+    p.accept = NAN;
+    MT_CHECK_INT(mim_landmark_fit_detection(real_sp, &img, &box, &p, &fit, err, sizeof err), -1);
+
+    /* accept anything: one hypothesis, the detection's box; the result is the prediction in the
+     * box the first prediction implies */
+    mim_landmark_fit_params_default(&p);
+    p.accept = INFINITY;
+    MT_CHECK_INT(mim_landmark_fit_detection(real_sp, &img, &box, &p, &fit, err, sizeof err), 0);
+    MT_CHECK_INT(fit.n_hypotheses, 1);
+    MT_CHECK_INT(fit.n_predictions, 3);
+    float xy0[136], xy1[136];
+    mim_face_box b1;
+    mim_shape_predictor_predict(real_sp, &img, &box, xy0, NULL, NULL);
+    mim_landmark_box_from_shape(real_sp, xy0, &b1);
+    mim_shape_predictor_predict(real_sp, &img, &b1, xy1, NULL, NULL);
+    MT_CHECK(!memcmp(&b1, &fit.box, sizeof b1));
+    MT_CHECK(!memcmp(xy1, fit.xy, sizeof xy1));
+    MT_CHECK_NEAR(fit.mirror_error, mim_landmark_mirror_error(real_sp, &img, &b1, xy1), 0);
+    MT_CHECK_NEAR(fit.confidence, mim_landmark_confidence(real_sp, xy1), 0);
+    float first = fit.mirror_error;
+
+    /* accept nothing: all 3 x 5 x 5 hypotheses, the best no worse than the first */
+    p.accept = 0;
+    MT_CHECK_INT(mim_landmark_fit_detection(real_sp, &img, &box, &p, &fit, err, sizeof err), 0);
+    MT_CHECK_INT(fit.n_hypotheses, 75);
+    MT_CHECK_INT(fit.n_predictions, 225);
+    MT_CHECK(fit.mirror_error <= first);
+    MT_CHECK_NEAR(fit.mirror_error, mim_landmark_mirror_error(real_sp, &img, &fit.box, fit.xy), 0);
+    MT_NOTE("synthetic face: mirror error %.4f in the detection's box, %.4f after the search "
+            "(box [%.1f %.1f %.1f %.1f])",
+            first, fit.mirror_error, fit.box.left, fit.box.top, fit.box.right, fit.box.bottom);
+}
+
 static void test_missing_file(void)
 {
     char err[512];
@@ -485,6 +591,8 @@ int main(int argc, char **argv)
     MT_RUN(test_missing_file);
     MT_RUN(test_real_counts);
     MT_RUN(test_real_confidence);
+    MT_RUN(test_tiny_fit_refused);
+    MT_RUN(test_real_fit_search);
     MT_RUN(test_real_truncated);
     mim_shape_predictor_free(real_sp);
     return mt_done();
