@@ -412,7 +412,9 @@ static double face_error(const int32_t *got, const int32_t *want)
  * consistent, 0.10, so the score cannot favour it). Best on B: B 2.82 %, held-out A 2.30 %.
  * The library default is the cheapest of A's best settings (scales 0.8/1/1.2, offsets
  * -0.2..0.2 step 0.1, score = mirror error of the refitted result, accept 0.02). The mean bound
- * (3 %) is on all matched faces; the split figures are printed. */
+ * (3 %) is on all matched faces; the split figures are printed. Fragile: on three tiny faces
+ * (IOD 13-17 px) the right result's mirror error is only 0.003-0.007 below the best wrong one's;
+ * of 240 variants of the setting 30 stay within 3 %, so a change to the search must re-run this. */
 static void test_detect_path(void)
 {
     if (!need_data())
