@@ -92,32 +92,89 @@ int mim__dnnl_act_backward(mim__dnnl *d, mim__dnnl_act act, long n, const float 
     return mim__dnnl_exec(d, e, ptr, acc);
 }
 
-/* ---- PReLU (one shared slope): plain loops, oneDNN 2.6's PReLU wants a slope tensor ---- */
+/* ---- PReLU (one shared slope): plain loops, oneDNN 2.6's PReLU wants a slope tensor ----
+ * Branch-free vector code (GCC vector extensions, 4 floats): the sign of an activation is a coin
+ * toss, and the scalar select compiled to a branch that mispredicted on about every other element
+ * (perf: 34% of a batch-8 training step in these loops). Blocks of PRELU_BLOCK elements are shared
+ * between the threads; one parallel region per call, the backward's two outputs in one pass. */
+
+typedef float prelu_v4f __attribute__((vector_size(16)));
+typedef int prelu_v4i __attribute__((vector_size(16)));
+typedef double prelu_v4d __attribute__((vector_size(32)));
+
+#define PRELU_BLOCK 8192L
+
+static inline prelu_v4f prelu_load(const float *p)
+{
+    prelu_v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void prelu_store(float *p, prelu_v4f v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* m ? a : b, lane by lane (m lanes are 0 or -1). */
+static inline prelu_v4f prelu_sel(prelu_v4i m, prelu_v4f a, prelu_v4f b)
+{
+    return (prelu_v4f)(((prelu_v4i)a & m) | ((prelu_v4i)b & ~m));
+}
 
 void mim__dnnl_prelu_forward(mim__dnnl *d, long n, float *y, const float *x, float slope)
 {
     mim__dnnl_begin(d);
-#pragma omp parallel for simd schedule(static)
-    for (long i = 0; i < n; i++)
-        y[i] = x[i] > 0.0f ? x[i] : slope * x[i];
+    const long n_blk = (n + PRELU_BLOCK - 1) / PRELU_BLOCK;
+    const prelu_v4f zero = {0, 0, 0, 0};
+#pragma omp parallel for schedule(static)
+    for (long b = 0; b < n_blk; b++) {
+        long i = b * PRELU_BLOCK, end = i + PRELU_BLOCK < n ? i + PRELU_BLOCK : n;
+        for (; i + 4 <= end; i += 4) {
+            prelu_v4f xv = prelu_load(x + i);
+            prelu_store(y + i, prelu_sel(xv > zero, xv, xv * slope));
+        }
+        for (; i < end; i++)
+            y[i] = x[i] > 0.0f ? x[i] : slope * x[i];
+    }
 }
 
 void mim__dnnl_prelu_backward(mim__dnnl *d, long n, float *dx, float *dslope, const float *dy,
                               const float *x, float slope)
 {
     mim__dnnl_begin(d);
-    if (dx) {
-#pragma omp parallel for simd schedule(static)
-        for (long i = 0; i < n; i++)
-            dx[i] += x[i] > 0.0f ? dy[i] : slope * dy[i];
+    if (!dx && !dslope)
+        return;
+    const long n_blk = (n + PRELU_BLOCK - 1) / PRELU_BLOCK;
+    const prelu_v4f zero = {0, 0, 0, 0};
+    double acc = 0;
+#pragma omp parallel for schedule(static) reduction(+ : acc)
+    for (long b = 0; b < n_blk; b++) {
+        long i = b * PRELU_BLOCK, end = i + PRELU_BLOCK < n ? i + PRELU_BLOCK : n;
+        prelu_v4d accv = {0, 0, 0, 0};
+        for (; i + 4 <= end; i += 4) {
+            prelu_v4f xv = prelu_load(x + i), dyv = prelu_load(dy + i);
+            prelu_v4i pos = xv > zero;
+            if (dx)
+                prelu_store(dx + i, prelu_load(dx + i) + prelu_sel(pos, dyv, dyv * slope));
+            if (dslope) {
+                /* sum over x <= 0 of dy·x, products in double as the scalar loop had them */
+                prelu_v4f xn = prelu_sel(pos, zero, xv), dyn = prelu_sel(pos, zero, dyv);
+                accv += __builtin_convertvector(xn, prelu_v4d) *
+                        __builtin_convertvector(dyn, prelu_v4d);
+            }
+        }
+        double s = (accv[0] + accv[1]) + (accv[2] + accv[3]);
+        for (; i < end; i++) {
+            if (dx)
+                dx[i] += x[i] > 0.0f ? dy[i] : slope * dy[i];
+            if (!(x[i] > 0.0f))
+                s += (double)dy[i] * x[i];
+        }
+        acc += s;
     }
-    if (dslope) {
-        double acc = 0;
-#pragma omp parallel for simd reduction(+ : acc) schedule(static)
-        for (long i = 0; i < n; i++)
-            acc += x[i] > 0.0f ? 0.0 : (double)dy[i] * x[i];
+    if (dslope)
         *dslope += (float)acc;
-    }
 }
 
 /* ---- average pooling ----
