@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
+
 #include "dnnl-core.h"
 #include "mim-backend-impl.h"
 
@@ -34,9 +36,24 @@ static void dn_destroy(mim_backend *be)
     be->state = NULL;
 }
 
+/* Large blocks (the step arena's chunks, GBs in training) are aligned to 2 MiB and advised as
+ * transparent huge pages where the kernel offers them on request: one fault per 2 MiB instead of
+ * one per 4 KiB when a fresh chunk is first touched, and fewer TLB misses on the working set. */
+#define DN_HUGE_MIN   (8u << 20)
+#define DN_HUGE_ALIGN (2u << 20)
+
 static void *dn_alloc(mim_backend *be, size_t n_bytes)
 {
     size_t bytes = (n_bytes + 63) / 64 * 64;
+#ifdef MADV_HUGEPAGE
+    if (bytes >= DN_HUGE_MIN) {
+        bytes = (bytes + DN_HUGE_ALIGN - 1) / DN_HUGE_ALIGN * DN_HUGE_ALIGN;
+        void *p = aligned_alloc(DN_HUGE_ALIGN, bytes);
+        if (p)
+            (void)madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure changes nothing */
+        return p;
+    }
+#endif
     return aligned_alloc(64, bytes ? bytes : 64);
 }
 
@@ -59,10 +76,24 @@ static mim_status dn_copy(mim_backend *be, void *dst, const void *src, size_t n_
     return MIM_OK;
 }
 
+/* Gradient buffers are zeroed before backward accumulates into them (GBs per training step):
+ * both cores share the memset above 1 MiB. */
+#define DN_ZERO_BLOCK ((size_t)256 << 10)
+
 static mim_status dn_zero(mim_backend *be, void *dst, size_t n_bytes)
 {
-    if (n_bytes)
-        memset(dst, 0, n_bytes);
+    if (n_bytes < ((size_t)1 << 20)) {
+        if (n_bytes)
+            memset(dst, 0, n_bytes);
+        return MIM_OK;
+    }
+    const long n_blk = (long)((n_bytes + DN_ZERO_BLOCK - 1) / DN_ZERO_BLOCK);
+#pragma omp parallel for schedule(static)
+    for (long b = 0; b < n_blk; b++) {
+        size_t off = (size_t)b * DN_ZERO_BLOCK;
+        size_t len = n_bytes - off < DN_ZERO_BLOCK ? n_bytes - off : DN_ZERO_BLOCK;
+        memset((char *)dst + off, 0, len);
+    }
     return MIM_OK;
 }
 
