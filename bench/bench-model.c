@@ -58,19 +58,15 @@ static int parse(int argc, char **argv, opts *o, const char *cmd)
 
 static mim_backend *open_backend(const opts *o)
 {
-    mim_status st = MIM_OK;
-    mim_backend *be = NULL;
-    if (!o->backend)
-        be = mim_backend_default(&st);
-    else if (!strcmp(o->backend, "ref"))
-        be = mim_backend_ref_new();
-    else if (!strcmp(o->backend, "dnnl"))
+    char why[512] = "";
+    mim_backend *be;
+    if (o->backend && !strcmp(o->backend, "dnnl") && o->threads > 0)
         be = mim_backend_dnnl_new(o->threads);
-    else if (!strcmp(o->backend, "cuda"))
-        be = mim_backend_cuda_new(0, &st);
+    else
+        be = mim_backend_open(o->backend, NULL, why, sizeof why);
     if (!be)
-        fprintf(stderr, "mimica-bench: backend %s is not available (%s)\n",
-                o->backend ? o->backend : "(default)", mim_status_str(st));
+        fprintf(stderr, "mimica-bench: %s\n",
+                why[0] ? why : "dnnl: cannot start (MIMICA_DEBUG=1 prints oneDNN's reason)");
     return be;
 }
 

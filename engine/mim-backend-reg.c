@@ -34,69 +34,126 @@ mim_backend *mim_backend_ref_new(void)
     return mim__backend_alloc(&mim__ref_backend_i, NULL, "ref", 1);
 }
 
-mim_backend *mim_backend_dnnl_new(int n_threads)
+int mim_backend_compiled(const char *name)
+{
+    if (!name)
+        return 0;
+    if (!strcmp(name, "ref"))
+        return 1;
+    if (!strcmp(name, "dnnl"))
+        return WITH_DNNL;
+    if (!strcmp(name, "cuda"))
+        return WITH_CUDA;
+    return 0;
+}
+
+static mim_backend *open_dnnl(int n_threads, mim_status *st, char *why, size_t n)
 {
 #if WITH_DNNL
     mim_backend *be = NULL;
-    char err[256] = "";
-    if (mim__backend_dnnl_create(n_threads, &be, err, sizeof err) != MIM_OK) {
-        if (getenv("MIMICA_DEBUG"))
-            fprintf(stderr, "mimica engine: dnnl backend: %s\n", err);
-        return NULL;
-    }
-    return be;
+    *st = mim__backend_dnnl_create(n_threads, &be, why, n);
+    return *st == MIM_OK ? be : NULL;
 #else
     (void)n_threads;
+    snprintf(why, n,
+             "this build has no oneDNN backend (install libdnnl-dev and configure with "
+             "-Donednn=enabled)");
+    *st = MIM_ERR_UNSUPPORTED;
     return NULL;
 #endif
+}
+
+static mim_backend *open_cuda(int device, mim_status *st, char *why, size_t n)
+{
+#if WITH_CUDA
+    mim_backend *be = NULL;
+    *st = mim__backend_cuda_create(device, &be, why, n);
+    return *st == MIM_OK ? be : NULL;
+#else
+    (void)device;
+    snprintf(why, n,
+             "this build has no CUDA backend (configure with -Dcuda=enabled; it needs "
+             "the CUDA toolkit with cuDNN 9 and cuBLAS)");
+    *st = MIM_ERR_UNSUPPORTED;
+    return NULL;
+#endif
+}
+
+static void debug_why(const char *name, const char *why)
+{
+    if (getenv("MIMICA_DEBUG"))
+        fprintf(stderr, "mimica engine: %s backend: %s\n", name, why);
+}
+
+mim_backend *mim_backend_dnnl_new(int n_threads)
+{
+    char why[256] = "";
+    mim_status st;
+    mim_backend *be = open_dnnl(n_threads, &st, why, sizeof why);
+    if (!be)
+        debug_why("dnnl", why);
+    return be;
 }
 
 mim_backend *mim_backend_cuda_new(int device, mim_status *st)
 {
-#if WITH_CUDA
-    mim_backend *be = NULL;
-    char err[256] = "";
-    mim_status s = mim__backend_cuda_create(device, &be, err, sizeof err);
-    if (s != MIM_OK && getenv("MIMICA_DEBUG"))
-        fprintf(stderr, "mimica engine: cuda backend: %s\n", err);
+    char why[256] = "";
+    mim_status s;
+    mim_backend *be = open_cuda(device, &s, why, sizeof why);
+    if (!be)
+        debug_why("cuda", why);
     if (st)
         *st = s;
-    return s == MIM_OK ? be : NULL;
-#else
-    (void)device;
+    return be;
+}
+
+mim_backend *mim_backend_open(const char *name, mim_status *st, char *err, size_t err_size)
+{
+    char why[384] = "";
+    mim_status s = MIM_OK;
+    mim_backend *be = NULL;
+    const char *from = "";
+    if (!name || !*name) {
+        name = getenv("MIMICA_BACKEND");
+        from = name && *name ? "MIMICA_BACKEND=" : "";
+        if (!name || !*name)
+            name = "auto";
+    }
+    if (!strcmp(name, "ref")) {
+        be = mim_backend_ref_new();
+        s = be ? MIM_OK : MIM_ERR_NOMEM;
+    } else if (!strcmp(name, "dnnl")) {
+        be = open_dnnl(0, &s, why, sizeof why);
+    } else if (!strcmp(name, "cuda")) {
+        be = open_cuda(0, &s, why, sizeof why);
+    } else if (!strcmp(name, "auto")) {
+        be = open_cuda(0, &s, why, sizeof why);
+        if (!be)
+            be = open_dnnl(0, &s, why, sizeof why);
+        if (!be)
+            be = mim_backend_ref_new();
+        s = be ? MIM_OK : MIM_ERR_NOMEM;
+    } else {
+        s = MIM_ERR_ARG;
+        snprintf(why, sizeof why, "unknown backend (want ref, dnnl, cuda or auto)");
+    }
+    if (!be && s == MIM_OK)
+        s = MIM_ERR_UNSUPPORTED;
     if (st)
-        *st = MIM_ERR_UNSUPPORTED;
-    return NULL;
-#endif
+        *st = s;
+    if (err && err_size)
+        err[0] = 0;
+    if (!be) {
+        if (err && err_size)
+            snprintf(err, err_size, "%s%s: %s", from, name, why[0] ? why : mim_status_str(s));
+        debug_why(name, why[0] ? why : mim_status_str(s));
+    }
+    return be;
 }
 
 mim_backend *mim_backend_default(mim_status *st)
 {
-    const char *want = getenv("MIMICA_BACKEND");
-    mim_status s = MIM_OK;
-    mim_backend *be = NULL;
-    if (want && *want) {
-        if (!strcmp(want, "ref"))
-            be = mim_backend_ref_new();
-        else if (!strcmp(want, "dnnl"))
-            be = mim_backend_dnnl_new(0);
-        else if (!strcmp(want, "cuda"))
-            be = mim_backend_cuda_new(0, &s);
-        else
-            s = MIM_ERR_ARG;
-        if (!be && s == MIM_OK)
-            s = MIM_ERR_UNSUPPORTED;
-    } else {
-        be = mim_backend_cuda_new(0, &s);
-        if (!be)
-            be = mim_backend_dnnl_new(0);
-        if (!be)
-            be = mim_backend_ref_new();
-        s = be ? MIM_OK : MIM_ERR_NOMEM;
-    }
-    if (st)
-        *st = s;
-    return be;
+    return mim_backend_open(NULL, st, NULL, 0);
 }
 
 void mim_backend_free(mim_backend *be)

@@ -98,8 +98,18 @@ mim_backend *mim_backend_dnnl_new(int n_threads);
 /* CUDA backend on `device`; NULL with *st set (MIM_ERR_UNSUPPORTED without CUDA in the build). */
 mim_backend *mim_backend_cuda_new(int device, mim_status *st);
 /* MIMICA_BACKEND=ref|dnnl|cuda, else the best available (cuda, dnnl, ref). NULL with *st set when
- * the requested one cannot start. */
+ * the requested one cannot start. Same as mim_backend_open(NULL, st, NULL, 0). */
 mim_backend *mim_backend_default(mim_status *st);
+/* Makes the backend `name`: "ref", "dnnl" (all cores), "cuda" (device 0), or "auto" = the best
+ * this machine can run (cuda, else dnnl, else ref). NULL or "" reads MIMICA_BACKEND, and means
+ * "auto" where that is unset or empty. On failure returns NULL, sets *st (MIM_ERR_ARG for an
+ * unknown name, MIM_ERR_UNSUPPORTED when the build or the machine lacks it, MIM_ERR_BACKEND when
+ * the library failed) and writes one line "<name>: <reason>" into err ("cuda: no CUDA device:
+ * ...", "dnnl: this build has no oneDNN backend ..."), for programs that let a user choose.
+ * st and err may be NULL. */
+mim_backend *mim_backend_open(const char *name, mim_status *st, char *err, size_t err_size);
+/* 1 if the backend `name` ("ref", "dnnl", "cuda") was compiled into this build. */
+int mim_backend_compiled(const char *name);
 void mim_backend_free(mim_backend *be); /* NULL is fine; free after every context using it */
 const char *mim_backend_name(const mim_backend *be); /* "ref", "dnnl", "cuda" */
 /* 1 if the backend runs op itself, 0 if it falls back to the reference loops. */

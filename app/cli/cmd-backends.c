@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mim-backend-open.h"
+#include "mim.h"
 #include "mimica-cli.h"
 
 static const char backends_usage[] =

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "mim-backend-open.h"
+#include "mim.h"
 
 static char *cli;
 
