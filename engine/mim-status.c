@@ -5,6 +5,17 @@
 
 #include "mim-backend-impl.h"
 
+int mim_errf(char *err, size_t err_size, const char *fmt, ...)
+{
+    if (err && err_size) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_size, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
 const char *mim_status_str(mim_status st)
 {
     switch (st) {

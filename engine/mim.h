@@ -51,6 +51,10 @@ typedef enum {
 } mim_status;
 
 const char *mim_status_str(mim_status st); /* static string, never NULL */
+/* Writes a message into a caller's error buffer (err may be NULL or err_size 0: nothing is
+ * written) and returns -1, for the `char *err, size_t err_size` convention of the file readers. */
+int mim_errf(char *err, size_t err_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Abort with file:line and the message (our own bugs). The host may install its own handler
  * (it must not return). */

@@ -1,22 +1,11 @@
 /* mim-checkpoint.c: training checkpoints (see mim-checkpoint.h). */
 #include "mim-checkpoint.h"
+#include "mim.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int set_err(char *err, size_t err_size, const char *fmt, ...)
-{
-    if (err && err_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 int mim_checkpoint_write(const char *path, const mim_checkpoint *c, const mim_aunet_info *info,
                          char *err, size_t err_size)
@@ -24,7 +13,7 @@ int mim_checkpoint_write(const char *path, const mim_checkpoint *c, const mim_au
     const mim_aunet_layout *l = c->layout;
     mim_st_writer *w = mim_st_writer_new();
     if (!w)
-        return set_err(err, err_size, "checkpoint: out of memory");
+        return mim_errf(err, err_size, "checkpoint: out of memory");
     int rc = mim_aunet_file_fill(w, l, (const float *const *)c->params, info, err, err_size);
     char name[MIM_AUNET_NAME_SIZE + 16];
     for (int p = 0; p < l->n_params && !rc; p++) {
@@ -58,14 +47,14 @@ static const mim_st_tensor *find_f32(const mim_st_file *f, const char *name,
 {
     const mim_st_tensor *t = mim_st_find(f, name);
     if (!t) {
-        set_err(err, err_size, "checkpoint lacks \"%s\"", name);
+        mim_errf(err, err_size, "checkpoint lacks \"%s\"", name);
         return NULL;
     }
     int same = t->dtype == MIM_ST_F32 && t->n_dim == p->n_dim;
     for (int d = 0; same && d < p->n_dim; d++)
         same = t->shape[d] == p->shape[d];
     if (!same) {
-        set_err(err, err_size, "checkpoint tensor \"%s\" has the wrong dtype or shape", name);
+        mim_errf(err, err_size, "checkpoint tensor \"%s\" has the wrong dtype or shape", name);
         return NULL;
     }
     return t;
@@ -85,24 +74,24 @@ int mim_checkpoint_read(const char *path, mim_checkpoint *c, mim_aunet_info *inf
     int64_t step_v = 0;
     mim_rng rng_v;
     if (!rc && (!step || !rng || !state))
-        rc = set_err(err, err_size,
-                     "%s is a model file, not a checkpoint (no checkpoint.* metadata)", path);
+        rc = mim_errf(err, err_size,
+                      "%s is a model file, not a checkpoint (no checkpoint.* metadata)", path);
     if (!rc) {
         char *end;
         step_v = strtoll(step, &end, 10);
         if (*end || step_v < 0)
-            rc = set_err(err, err_size, "checkpoint.step \"%.40s\" is not a count", step);
+            rc = mim_errf(err, err_size, "checkpoint.step \"%.40s\" is not a count", step);
     }
     if (!rc && sscanf(rng, "%16" SCNx64 ":%16" SCNx64 ":%16" SCNx64 ":%16" SCNx64, &rng_v.s[0],
                       &rng_v.s[1], &rng_v.s[2], &rng_v.s[3]) != 4)
-        rc = set_err(err, err_size, "checkpoint.rng is malformed");
+        rc = mim_errf(err, err_size, "checkpoint.rng is malformed");
     if (!rc && strlen(state) >= sizeof c->state)
-        rc = set_err(err, err_size, "checkpoint.state is too long");
+        rc = mim_errf(err, err_size, "checkpoint.state is too long");
     const mim_st_tensor *tt = NULL;
     if (!rc) {
         tt = mim_st_find(f, "optim.t");
         if (!tt || tt->dtype != MIM_ST_I64 || tt->n_dim != 1 || tt->shape[0] != l->n_params)
-            rc = set_err(err, err_size, "checkpoint lacks optim.t of %d I64 counts", l->n_params);
+            rc = mim_errf(err, err_size, "checkpoint lacks optim.t of %d I64 counts", l->n_params);
     }
     char name[MIM_AUNET_NAME_SIZE + 16];
     for (int p = 0; p < l->n_params && !rc; p++) {

@@ -1,9 +1,9 @@
 /* mim-safetensors.c: safetensors reader and atomic writer (see mim-safetensors.h). */
 #include "mim-safetensors.h"
+#include "mim.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,17 +31,6 @@ const char *mim_st_dtype_name(mim_st_dtype dt)
 size_t mim_st_dtype_size(mim_st_dtype dt)
 {
     return (unsigned)dt < MIM_ST_N_DTYPES ? dtypes[dt].size : 0;
-}
-
-static int set_err(char *err, size_t err_size, const char *fmt, ...)
-{
-    if (err && err_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -77,43 +66,45 @@ static int parse_tensor(const mim_json *v, entry *e, char *err, size_t err_size)
 {
     const char *name = v->key;
     if (v->type != MIM_JSON_OBJECT)
-        return set_err(err, err_size, "safetensors: entry \"%.80s\" is not an object", name);
+        return mim_errf(err, err_size, "safetensors: entry \"%.80s\" is not an object", name);
     for (const mim_json *m = v->child; m; m = m->next)
         if (strcmp(m->key, "dtype") && strcmp(m->key, "shape") && strcmp(m->key, "data_offsets"))
-            return set_err(err, err_size,
-                           "safetensors: tensor \"%.80s\" has unknown field \"%.40s\"", name,
-                           m->key);
+            return mim_errf(err, err_size,
+                            "safetensors: tensor \"%.80s\" has unknown field \"%.40s\"", name,
+                            m->key);
     const mim_json *dt = mim_json_get(v, "dtype");
     const mim_json *shape = mim_json_get(v, "shape");
     const mim_json *off = mim_json_get(v, "data_offsets");
     if (!dt || !shape || !off)
-        return set_err(err, err_size,
-                       "safetensors: tensor \"%.80s\" lacks dtype, shape or data_offsets", name);
+        return mim_errf(err, err_size,
+                        "safetensors: tensor \"%.80s\" lacks dtype, shape or data_offsets", name);
     if (dt->type != MIM_JSON_STRING)
-        return set_err(err, err_size, "safetensors: tensor \"%.80s\": dtype is not a string", name);
+        return mim_errf(err, err_size, "safetensors: tensor \"%.80s\": dtype is not a string",
+                        name);
     int found = -1;
     for (int i = 0; i < MIM_ST_N_DTYPES; i++)
         if (!strcmp(dt->str, dtypes[i].name))
             found = i;
     if (found < 0)
-        return set_err(err, err_size, "safetensors: tensor \"%.80s\": unknown dtype \"%.20s\"",
-                       name, dt->str);
+        return mim_errf(err, err_size, "safetensors: tensor \"%.80s\": unknown dtype \"%.20s\"",
+                        name, dt->str);
     e->t.dtype = (mim_st_dtype)found;
     if (shape->type != MIM_JSON_ARRAY)
-        return set_err(err, err_size, "safetensors: tensor \"%.80s\": shape is not an array", name);
+        return mim_errf(err, err_size, "safetensors: tensor \"%.80s\": shape is not an array",
+                        name);
     if (shape->n_children > MIM_ST_MAX_DIM)
-        return set_err(err, err_size, "safetensors: tensor \"%.80s\": %zu dimensions (at most %d)",
-                       name, shape->n_children, MIM_ST_MAX_DIM);
+        return mim_errf(err, err_size, "safetensors: tensor \"%.80s\": %zu dimensions (at most %d)",
+                        name, shape->n_children, MIM_ST_MAX_DIM);
     uint64_t n_el = 1;
     int n_dim = 0;
     int overflow = 0;
     for (const mim_json *d = shape->child; d; d = d->next) {
         uint64_t x;
         if (mim_json_u64(d, &x) || x > (uint64_t)INT64_MAX)
-            return set_err(err, err_size,
-                           "safetensors: tensor \"%.80s\": shape entries must be non-negative "
-                           "integers",
-                           name);
+            return mim_errf(err, err_size,
+                            "safetensors: tensor \"%.80s\": shape entries must be non-negative "
+                            "integers",
+                            name);
         e->t.shape[n_dim++] = (int64_t)x;
         if (x && n_el > UINT64_MAX / x)
             overflow = 1;
@@ -121,28 +112,28 @@ static int parse_tensor(const mim_json *v, entry *e, char *err, size_t err_size)
     }
     uint64_t esz = dtypes[found].size;
     if (overflow || (n_el && n_el > UINT64_MAX / esz))
-        return set_err(err, err_size, "safetensors: tensor \"%.80s\": shape too large", name);
+        return mim_errf(err, err_size, "safetensors: tensor \"%.80s\": shape too large", name);
     e->t.n_dim = n_dim;
     e->t.n_elements = n_el;
     e->t.n_bytes = n_el * esz;
     if (off->type != MIM_JSON_ARRAY || off->n_children != 2 ||
         mim_json_u64(off->child, &e->begin) || mim_json_u64(off->child->next, &e->end))
-        return set_err(err, err_size,
-                       "safetensors: tensor \"%.80s\": data_offsets must be two non-negative "
-                       "integers",
-                       name);
+        return mim_errf(err, err_size,
+                        "safetensors: tensor \"%.80s\": data_offsets must be two non-negative "
+                        "integers",
+                        name);
     if (e->end < e->begin)
-        return set_err(err, err_size,
-                       "safetensors: tensor \"%.80s\": data_offsets [%llu, %llu] end before they "
-                       "begin",
-                       name, (unsigned long long)e->begin, (unsigned long long)e->end);
+        return mim_errf(err, err_size,
+                        "safetensors: tensor \"%.80s\": data_offsets [%llu, %llu] end before they "
+                        "begin",
+                        name, (unsigned long long)e->begin, (unsigned long long)e->end);
     if (e->end - e->begin != e->t.n_bytes)
-        return set_err(err, err_size,
-                       "safetensors: tensor \"%.80s\": data_offsets [%llu, %llu] span %llu bytes, "
-                       "but %s of this shape needs %llu",
-                       name, (unsigned long long)e->begin, (unsigned long long)e->end,
-                       (unsigned long long)(e->end - e->begin), dtypes[found].name,
-                       (unsigned long long)e->t.n_bytes);
+        return mim_errf(err, err_size,
+                        "safetensors: tensor \"%.80s\": data_offsets [%llu, %llu] span %llu bytes, "
+                        "but %s of this shape needs %llu",
+                        name, (unsigned long long)e->begin, (unsigned long long)e->end,
+                        (unsigned long long)(e->end - e->begin), dtypes[found].name,
+                        (unsigned long long)e->t.n_bytes);
     e->t.name = name;
     return 0;
 }
@@ -150,62 +141,62 @@ static int parse_tensor(const mim_json *v, entry *e, char *err, size_t err_size)
 static int parse_image(mim_st_file *f, char *err, size_t err_size)
 {
     if (f->n_bytes < 8)
-        return set_err(err, err_size,
-                       "safetensors: file of %zu bytes is too short for the 8-byte header length",
-                       f->n_bytes);
+        return mim_errf(err, err_size,
+                        "safetensors: file of %zu bytes is too short for the 8-byte header length",
+                        f->n_bytes);
     uint64_t n_header = 0;
     for (int i = 7; i >= 0; i--)
         n_header = (n_header << 8) | f->bytes[i];
     if (n_header > MIM_ST_MAX_HEADER)
-        return set_err(err, err_size, "safetensors: header length %llu exceeds the limit of %llu",
-                       (unsigned long long)n_header, (unsigned long long)MIM_ST_MAX_HEADER);
+        return mim_errf(err, err_size, "safetensors: header length %llu exceeds the limit of %llu",
+                        (unsigned long long)n_header, (unsigned long long)MIM_ST_MAX_HEADER);
     if (n_header > f->n_bytes - 8)
-        return set_err(err, err_size,
-                       "safetensors: truncated file: the header needs %llu bytes but only %zu "
-                       "follow",
-                       (unsigned long long)n_header, f->n_bytes - 8);
+        return mim_errf(err, err_size,
+                        "safetensors: truncated file: the header needs %llu bytes but only %zu "
+                        "follow",
+                        (unsigned long long)n_header, f->n_bytes - 8);
     if (n_header < 2 || f->bytes[8] != '{')
-        return set_err(err, err_size, "safetensors: the header is not a JSON object");
+        return mim_errf(err, err_size, "safetensors: the header is not a JSON object");
     char jerr[200];
     if (mim_json_parse((const char *)f->bytes + 8, (size_t)n_header, &f->doc, jerr, sizeof jerr))
-        return set_err(err, err_size, "safetensors: header: %s", jerr);
+        return mim_errf(err, err_size, "safetensors: header: %s", jerr);
     const mim_json *root = mim_json_root(f->doc);
     if (root->type != MIM_JSON_OBJECT)
-        return set_err(err, err_size, "safetensors: the header is not a JSON object");
+        return mim_errf(err, err_size, "safetensors: the header is not a JSON object");
 
     const unsigned char *buffer = f->bytes + 8 + n_header;
     uint64_t n_buffer = f->n_bytes - 8 - n_header;
     entry *es = calloc(root->n_children ? root->n_children : 1, sizeof *es);
     if (!es)
-        return set_err(err, err_size, "safetensors: out of memory");
+        return mim_errf(err, err_size, "safetensors: out of memory");
     size_t n = 0;
     int rc = 0;
     for (const mim_json *v = root->child; v && !rc; v = v->next) {
         if (strlen(v->key) != v->key_len) {
-            rc = set_err(err, err_size, "safetensors: a name contains a NUL character");
+            rc = mim_errf(err, err_size, "safetensors: a name contains a NUL character");
             break;
         }
         if (!strcmp(v->key, "__metadata__")) {
             if (v->type != MIM_JSON_OBJECT) {
-                rc = set_err(err, err_size, "safetensors: __metadata__ is not an object");
+                rc = mim_errf(err, err_size, "safetensors: __metadata__ is not an object");
                 break;
             }
             f->meta_keys = calloc(v->n_children + 1, sizeof *f->meta_keys);
             f->meta_values = calloc(v->n_children + 1, sizeof *f->meta_values);
             if (!f->meta_keys || !f->meta_values) {
-                rc = set_err(err, err_size, "safetensors: out of memory");
+                rc = mim_errf(err, err_size, "safetensors: out of memory");
                 break;
             }
             for (const mim_json *m = v->child; m; m = m->next) {
                 if (m->type != MIM_JSON_STRING) {
-                    rc = set_err(err, err_size,
-                                 "safetensors: __metadata__ value of \"%.60s\" is not a string",
-                                 m->key);
+                    rc = mim_errf(err, err_size,
+                                  "safetensors: __metadata__ value of \"%.60s\" is not a string",
+                                  m->key);
                     break;
                 }
                 if (strlen(m->key) != m->key_len || strlen(m->str) != m->str_len) {
-                    rc = set_err(err, err_size,
-                                 "safetensors: __metadata__ entry contains a NUL character");
+                    rc = mim_errf(err, err_size,
+                                  "safetensors: __metadata__ entry contains a NUL character");
                     break;
                 }
                 f->meta_keys[f->n_meta] = m->key;
@@ -223,39 +214,39 @@ static int parse_image(mim_st_file *f, char *err, size_t err_size)
         for (size_t i = 0; i < n && !rc; i++) {
             if (es[i].begin != pos) {
                 if (es[i].begin < pos)
-                    rc = set_err(err, err_size,
-                                 "safetensors: tensor \"%.80s\" at [%llu, %llu) overlaps the "
-                                 "previous one ending at %llu",
-                                 es[i].t.name, (unsigned long long)es[i].begin,
-                                 (unsigned long long)es[i].end, (unsigned long long)pos);
+                    rc = mim_errf(err, err_size,
+                                  "safetensors: tensor \"%.80s\" at [%llu, %llu) overlaps the "
+                                  "previous one ending at %llu",
+                                  es[i].t.name, (unsigned long long)es[i].begin,
+                                  (unsigned long long)es[i].end, (unsigned long long)pos);
                 else
-                    rc = set_err(err, err_size,
-                                 "safetensors: hole in the byte buffer: [%llu, %llu) before "
-                                 "tensor \"%.80s\" belongs to no tensor",
-                                 (unsigned long long)pos, (unsigned long long)es[i].begin,
-                                 es[i].t.name);
+                    rc = mim_errf(err, err_size,
+                                  "safetensors: hole in the byte buffer: [%llu, %llu) before "
+                                  "tensor \"%.80s\" belongs to no tensor",
+                                  (unsigned long long)pos, (unsigned long long)es[i].begin,
+                                  es[i].t.name);
                 break;
             }
             if (es[i].end > n_buffer) {
-                rc = set_err(err, err_size,
-                             "safetensors: tensor \"%.80s\" at [%llu, %llu) lies beyond the %llu "
-                             "bytes of data (truncated file?)",
-                             es[i].t.name, (unsigned long long)es[i].begin,
-                             (unsigned long long)es[i].end, (unsigned long long)n_buffer);
+                rc = mim_errf(err, err_size,
+                              "safetensors: tensor \"%.80s\" at [%llu, %llu) lies beyond the %llu "
+                              "bytes of data (truncated file?)",
+                              es[i].t.name, (unsigned long long)es[i].begin,
+                              (unsigned long long)es[i].end, (unsigned long long)n_buffer);
                 break;
             }
             es[i].t.data = buffer + es[i].begin;
             pos = es[i].end;
         }
         if (!rc && pos != n_buffer)
-            rc = set_err(err, err_size,
-                         "safetensors: %llu bytes after the last tensor belong to no tensor",
-                         (unsigned long long)(n_buffer - pos));
+            rc = mim_errf(err, err_size,
+                          "safetensors: %llu bytes after the last tensor belong to no tensor",
+                          (unsigned long long)(n_buffer - pos));
     }
     if (!rc) {
         f->tensors = calloc(n ? n : 1, sizeof *f->tensors);
         if (!f->tensors)
-            rc = set_err(err, err_size, "safetensors: out of memory");
+            rc = mim_errf(err, err_size, "safetensors: out of memory");
         else
             for (size_t i = 0; i < n; i++)
                 f->tensors[i] = es[i].t;
@@ -271,7 +262,7 @@ static int adopt(unsigned char *bytes, size_t n_bytes, mim_st_file **out, char *
     mim_st_file *f = calloc(1, sizeof *f);
     if (!f) {
         free(bytes);
-        return set_err(err, err_size, "safetensors: out of memory");
+        return mim_errf(err, err_size, "safetensors: out of memory");
     }
     f->bytes = bytes;
     f->n_bytes = n_bytes;
@@ -288,7 +279,7 @@ int mim_st_parse(const void *bytes, size_t n_bytes, mim_st_file **out, char *err
     *out = NULL;
     unsigned char *copy = malloc(n_bytes ? n_bytes : 1);
     if (!copy)
-        return set_err(err, err_size, "safetensors: out of memory");
+        return mim_errf(err, err_size, "safetensors: out of memory");
     if (n_bytes)
         memcpy(copy, bytes, n_bytes);
     return adopt(copy, n_bytes, out, err, err_size);
@@ -299,31 +290,31 @@ int mim_st_open(const char *path, mim_st_file **out, char *err, size_t err_size)
     *out = NULL;
     FILE *fp = fopen(path, "rb");
     if (!fp)
-        return set_err(err, err_size, "safetensors: cannot open %s: %s", path, strerror(errno));
+        return mim_errf(err, err_size, "safetensors: cannot open %s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fileno(fp), &st) || !S_ISREG(st.st_mode)) {
         fclose(fp);
-        return set_err(err, err_size, "safetensors: %s is not a regular file", path);
+        return mim_errf(err, err_size, "safetensors: %s is not a regular file", path);
     }
     size_t size = (size_t)st.st_size;
     unsigned char *bytes = malloc(size ? size : 1);
     if (!bytes) {
         fclose(fp);
-        return set_err(err, err_size, "safetensors: out of memory for %zu bytes", size);
+        return mim_errf(err, err_size, "safetensors: out of memory for %zu bytes", size);
     }
     size_t got = fread(bytes, 1, size, fp);
     int rerr = ferror(fp);
     fclose(fp);
     if (got != size || rerr) {
         free(bytes);
-        return set_err(err, err_size, "safetensors: read error on %s (%zu of %zu bytes)", path, got,
-                       size);
+        return mim_errf(err, err_size, "safetensors: read error on %s (%zu of %zu bytes)", path,
+                        got, size);
     }
     if (adopt(bytes, size, out, err, err_size)) {
         if (err && err_size) {
             char tmp[400];
             snprintf(tmp, sizeof tmp, "%s", err);
-            set_err(err, err_size, "%s: %s", path, tmp);
+            mim_errf(err, err_size, "%s: %s", path, tmp);
         }
         return -1;
     }
@@ -384,14 +375,14 @@ int mim_st_read_f32(const mim_st_file *f, const char *name, float *dst, uint64_t
 {
     const mim_st_tensor *t = mim_st_find(f, name);
     if (!t)
-        return set_err(err, err_size, "safetensors: no tensor \"%.80s\"", name);
+        return mim_errf(err, err_size, "safetensors: no tensor \"%.80s\"", name);
     if (t->dtype != MIM_ST_F32)
-        return set_err(err, err_size, "safetensors: tensor \"%.80s\" is %s, expected F32", name,
-                       dtypes[t->dtype].name);
+        return mim_errf(err, err_size, "safetensors: tensor \"%.80s\" is %s, expected F32", name,
+                        dtypes[t->dtype].name);
     if (t->n_elements != n)
-        return set_err(err, err_size,
-                       "safetensors: tensor \"%.80s\" has %llu elements, expected %llu", name,
-                       (unsigned long long)t->n_elements, (unsigned long long)n);
+        return mim_errf(err, err_size,
+                        "safetensors: tensor \"%.80s\" has %llu elements, expected %llu", name,
+                        (unsigned long long)t->n_elements, (unsigned long long)n);
     if (n)
         memcpy(dst, t->data, (size_t)n * sizeof(float));
     return 0;
@@ -473,27 +464,27 @@ int mim_st_writer_add(mim_st_writer *w, const char *name, mim_st_dtype dtype, in
                       const int64_t *shape, const void *data, char *err, size_t err_size)
 {
     if (!name || !*name || !valid_text(name) || !strcmp(name, "__metadata__"))
-        return set_err(err, err_size, "safetensors: invalid tensor name");
+        return mim_errf(err, err_size, "safetensors: invalid tensor name");
     if ((unsigned)dtype >= MIM_ST_N_DTYPES)
-        return set_err(err, err_size, "safetensors: invalid dtype for \"%.80s\"", name);
+        return mim_errf(err, err_size, "safetensors: invalid dtype for \"%.80s\"", name);
     if (n_dim < 0 || n_dim > MIM_ST_MAX_DIM)
-        return set_err(err, err_size, "safetensors: \"%.80s\": %d dimensions", name, n_dim);
+        return mim_errf(err, err_size, "safetensors: \"%.80s\": %d dimensions", name, n_dim);
     for (size_t i = 0; i < w->n; i++)
         if (!strcmp(w->t[i].name, name))
-            return set_err(err, err_size, "safetensors: tensor \"%.80s\" added twice", name);
+            return mim_errf(err, err_size, "safetensors: tensor \"%.80s\" added twice", name);
     uint64_t n_el = 1;
     for (int i = 0; i < n_dim; i++) {
         if (shape[i] < 0)
-            return set_err(err, err_size, "safetensors: \"%.80s\": negative dimension", name);
+            return mim_errf(err, err_size, "safetensors: \"%.80s\": negative dimension", name);
         if (shape[i] && n_el > SIZE_MAX / 16 / (uint64_t)shape[i])
-            return set_err(err, err_size, "safetensors: \"%.80s\": shape too large", name);
+            return mim_errf(err, err_size, "safetensors: \"%.80s\": shape too large", name);
         n_el *= (uint64_t)shape[i];
     }
     if (w->n == w->cap) {
         size_t cap = w->cap ? 2 * w->cap : 64;
         wtensor *t = realloc(w->t, cap * sizeof *t);
         if (!t)
-            return set_err(err, err_size, "safetensors: out of memory");
+            return mim_errf(err, err_size, "safetensors: out of memory");
         w->t = t;
         w->cap = cap;
     }
@@ -505,7 +496,7 @@ int mim_st_writer_add(mim_st_writer *w, const char *name, mim_st_dtype dtype, in
     if (!t->name || !t->data) {
         free(t->name);
         free(t->data);
-        return set_err(err, err_size, "safetensors: out of memory");
+        return mim_errf(err, err_size, "safetensors: out of memory");
     }
     if (t->n_bytes)
         memcpy(t->data, data, t->n_bytes);
@@ -521,12 +512,12 @@ int mim_st_writer_set_meta(mim_st_writer *w, const char *key, const char *value,
                            size_t err_size)
 {
     if (!key || !value || !valid_text(key) || !valid_text(value))
-        return set_err(err, err_size, "safetensors: metadata must be valid UTF-8 text");
+        return mim_errf(err, err_size, "safetensors: metadata must be valid UTF-8 text");
     for (size_t i = 0; i < w->n_meta; i++)
         if (!strcmp(w->meta_k[i], key)) {
             char *v = strdup(value);
             if (!v)
-                return set_err(err, err_size, "safetensors: out of memory");
+                return mim_errf(err, err_size, "safetensors: out of memory");
             free(w->meta_v[i]);
             w->meta_v[i] = v;
             return 0;
@@ -535,11 +526,11 @@ int mim_st_writer_set_meta(mim_st_writer *w, const char *key, const char *value,
         size_t cap = w->cap_meta ? 2 * w->cap_meta : 16;
         char **k = realloc(w->meta_k, cap * sizeof *k);
         if (!k)
-            return set_err(err, err_size, "safetensors: out of memory");
+            return mim_errf(err, err_size, "safetensors: out of memory");
         w->meta_k = k;
         char **v = realloc(w->meta_v, cap * sizeof *v);
         if (!v)
-            return set_err(err, err_size, "safetensors: out of memory");
+            return mim_errf(err, err_size, "safetensors: out of memory");
         w->meta_v = v;
         w->cap_meta = cap;
     }
@@ -548,7 +539,7 @@ int mim_st_writer_set_meta(mim_st_writer *w, const char *key, const char *value,
     if (!w->meta_k[w->n_meta] || !w->meta_v[w->n_meta]) {
         free(w->meta_k[w->n_meta]);
         free(w->meta_v[w->n_meta]);
-        return set_err(err, err_size, "safetensors: out of memory");
+        return mim_errf(err, err_size, "safetensors: out of memory");
     }
     w->n_meta++;
     return 0;
@@ -633,7 +624,7 @@ int mim_st_writer_write(const mim_st_writer *w, const char *path, char *err, siz
         sb_add(&h, " ");
     if (h.oom) {
         free(h.s);
-        return set_err(err, err_size, "safetensors: out of memory");
+        return mim_errf(err, err_size, "safetensors: out of memory");
     }
     unsigned char len8[8];
     for (int i = 0; i < 8; i++)
@@ -643,7 +634,7 @@ int mim_st_writer_write(const mim_st_writer *w, const char *path, char *err, siz
     size_t *sizes = malloc(n_parts * sizeof *sizes);
     int rc;
     if (!parts || !sizes) {
-        rc = set_err(err, err_size, "safetensors: out of memory");
+        rc = mim_errf(err, err_size, "safetensors: out of memory");
     } else {
         parts[0] = len8;
         sizes[0] = 8;
@@ -683,28 +674,28 @@ int mim_write_file_atomic(const char *path, const void *const *parts, const size
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
     if (!tmp)
-        return set_err(err, err_size, "out of memory");
+        return mim_errf(err, err_size, "out of memory");
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp-XXXXXX", 12);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int e = errno;
         free(tmp);
-        return set_err(err, err_size, "cannot create a temporary file beside %s: %s", path,
-                       strerror(e));
+        return mim_errf(err, err_size, "cannot create a temporary file beside %s: %s", path,
+                        strerror(e));
     }
     int rc = 0;
     for (size_t i = 0; i < n_parts && !rc; i++)
         if (part_sizes[i] && write_all(fd, parts[i], part_sizes[i]))
-            rc = set_err(err, err_size, "cannot write %s: %s", tmp, strerror(errno));
+            rc = mim_errf(err, err_size, "cannot write %s: %s", tmp, strerror(errno));
     if (!rc && fchmod(fd, 0644))
-        rc = set_err(err, err_size, "cannot set the mode of %s: %s", tmp, strerror(errno));
+        rc = mim_errf(err, err_size, "cannot set the mode of %s: %s", tmp, strerror(errno));
     if (!rc && fsync(fd))
-        rc = set_err(err, err_size, "cannot sync %s: %s", tmp, strerror(errno));
+        rc = mim_errf(err, err_size, "cannot sync %s: %s", tmp, strerror(errno));
     if (close(fd) && !rc)
-        rc = set_err(err, err_size, "cannot close %s: %s", tmp, strerror(errno));
+        rc = mim_errf(err, err_size, "cannot close %s: %s", tmp, strerror(errno));
     if (!rc && rename(tmp, path))
-        rc = set_err(err, err_size, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        rc = mim_errf(err, err_size, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
     if (rc) {
         unlink(tmp);
         free(tmp);

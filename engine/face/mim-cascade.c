@@ -8,32 +8,19 @@
  */
 #define _GNU_SOURCE /* strtod_l, newlocale */
 #include "mim-cascade-private.h"
+#include "mim.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define XML_MAX_DEPTH 32
 #define MAX_WINDOW    1024
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-{
-    if (!err || !err_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- XML tokenizer -------------------------------------------------------------------------- */
 
@@ -59,7 +46,7 @@ typedef struct {
 
 static int xml_fail(xml_doc *d, const char *what)
 {
-    set_err(d->err, d->err_size, "cascade XML: %s at byte %zu", what, d->pos);
+    mim_errf(d->err, d->err_size, "cascade XML: %s at byte %zu", what, d->pos);
     return -1;
 }
 
@@ -342,13 +329,13 @@ static int read_int(const xml_doc *d, const xml_elem *parent, const char *name, 
 {
     const xml_elem *e = child(d, parent, name);
     if (!e) {
-        set_err(err, err_size, "cascade XML: <%s> missing", name);
+        mim_errf(err, err_size, "cascade XML: <%s> missing", name);
         return -1;
     }
     num_reader r = {e->text, e->text + e->text_len};
     double v, extra;
     if (e->has_children || next_number(&r, &v) != 1 || !is_int(v) || next_number(&r, &extra)) {
-        set_err(err, err_size, "cascade XML: <%s> is not one integer", name);
+        mim_errf(err, err_size, "cascade XML: <%s> is not one integer", name);
         return -1;
     }
     *out = (int)v;
@@ -383,7 +370,7 @@ void mim_cascade_free(mim_cascade *c)
 
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
-        set_err(err, err_size, __VA_ARGS__);                                                       \
+        mim_errf(err, err_size, __VA_ARGS__);                                                      \
         goto fail;                                                                                 \
     } while (0)
 
@@ -679,12 +666,12 @@ int mim_cascade_load(const char *path, mim_cascade **out, char *err, size_t err_
     FILE *f = fopen(path, "rb");
     if (!f) {
         if (errno == ENOENT)
-            set_err(err, err_size,
-                    "%s: no such file (OpenCV cascades come with the Debian package %s; "
-                    "set %s to another folder holding haarcascades/ and lbpcascades/)",
-                    path, MIM_CASCADE_PACKAGE, MIM_CASCADE_DATA_DIR_ENV);
+            mim_errf(err, err_size,
+                     "%s: no such file (OpenCV cascades come with the Debian package %s; "
+                     "set %s to another folder holding haarcascades/ and lbpcascades/)",
+                     path, MIM_CASCADE_PACKAGE, MIM_CASCADE_DATA_DIR_ENV);
         else
-            set_err(err, err_size, "%s: %s", path, strerror(errno));
+            mim_errf(err, err_size, "%s: %s", path, strerror(errno));
         return -1;
     }
     char *buf = NULL;
@@ -694,7 +681,7 @@ int mim_cascade_load(const char *path, mim_cascade **out, char *err, size_t err_
             if (cap >= (size_t)256 << 20) {
                 fclose(f);
                 free(buf);
-                set_err(err, err_size, "%s: larger than 256 MiB, not a cascade", path);
+                mim_errf(err, err_size, "%s: larger than 256 MiB, not a cascade", path);
                 return -1;
             }
             cap = cap ? cap * 2 : 1 << 20;
@@ -702,7 +689,7 @@ int mim_cascade_load(const char *path, mim_cascade **out, char *err, size_t err_
             if (!nb) {
                 fclose(f);
                 free(buf);
-                set_err(err, err_size, "%s: out of memory", path);
+                mim_errf(err, err_size, "%s: out of memory", path);
                 return -1;
             }
             buf = nb;
@@ -716,14 +703,14 @@ int mim_cascade_load(const char *path, mim_cascade **out, char *err, size_t err_
     fclose(f);
     if (io_err) {
         free(buf);
-        set_err(err, err_size, "%s: read error", path);
+        mim_errf(err, err_size, "%s: read error", path);
         return -1;
     }
     char inner[400];
     int rc = mim_cascade_load_buffer(buf, len, out, inner, sizeof inner);
     free(buf);
     if (rc != 0)
-        set_err(err, err_size, "%s: %s", path, inner);
+        mim_errf(err, err_size, "%s: %s", path, inner);
     return rc;
 }
 
@@ -742,7 +729,7 @@ static int ends_with(const char *s, const char *suffix)
 int mim_cascade_path(const char *name, char *buf, size_t buf_size, char *err, size_t err_size)
 {
     if (!name || !*name) {
-        set_err(err, err_size, "empty cascade name");
+        mim_errf(err, err_size, "empty cascade name");
         return -1;
     }
     int n;
@@ -753,16 +740,16 @@ int mim_cascade_path(const char *name, char *buf, size_t buf_size, char *err, si
                           : strncmp(name, "lbpcascade_", 11) == 0 ? "lbpcascades"
                                                                   : NULL;
         if (!sub) {
-            set_err(err, err_size,
-                    "unknown cascade '%s' (names start with haarcascade_ or lbpcascade_, e.g. "
-                    "%s)",
-                    name, MIM_CASCADE_DEFAULT);
+            mim_errf(err, err_size,
+                     "unknown cascade '%s' (names start with haarcascade_ or lbpcascade_, e.g. "
+                     "%s)",
+                     name, MIM_CASCADE_DEFAULT);
             return -1;
         }
         n = snprintf(buf, buf_size, "%s/%s/%s.xml", mim_cascade_data_dir(), sub, name);
     }
     if (n < 0 || (size_t)n >= buf_size) {
-        set_err(err, err_size, "cascade path too long");
+        mim_errf(err, err_size, "cascade path too long");
         return -1;
     }
     return 0;

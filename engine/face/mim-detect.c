@@ -9,25 +9,12 @@
 #endif
 
 #include "mim-cascade-private.h"
+#include "mim.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-{
-    if (!err || !err_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-}
 
 void mim_detect_opts_init(mim_detect_opts *opts)
 {
@@ -462,17 +449,17 @@ int mim_cascade_candidates(const mim_cascade *c, const mim_image *img, const mim
         opts = &def;
     }
     if (!(opts->scale_factor > 1.0) || !isfinite(opts->scale_factor)) {
-        set_err(err, err_size, "detect: scale factor %g must be greater than 1",
-                opts->scale_factor);
+        mim_errf(err, err_size, "detect: scale factor %g must be greater than 1",
+                 opts->scale_factor);
         return -1;
     }
     if (img->format != MIM_IMAGE_GREY8 && img->format != MIM_IMAGE_RGB8) {
-        set_err(err, err_size, "detect: the image must be GREY8 or RGB8");
+        mim_errf(err, err_size, "detect: the image must be GREY8 or RGB8");
         return -1;
     }
     int iw = img->width, ih = img->height, W = c->width, H = c->height;
     if (iw <= 0 || ih <= 0) {
-        set_err(err, err_size, "detect: empty image");
+        mim_errf(err, err_size, "detect: empty image");
         return -1;
     }
     const mim_image *g = img;
@@ -559,7 +546,7 @@ int mim_cascade_candidates(const mim_cascade *c, const mim_image *img, const mim
     rc = 0;
     goto out;
 oom:
-    set_err(err, err_size, "detect: out of memory (image %dx%d)", iw, ih);
+    mim_errf(err, err_size, "detect: out of memory (image %dx%d)", iw, ih);
 out:
     free(cand.v);
     free(scales);

@@ -1,5 +1,6 @@
 /* mim-landmark.c: dlib shape predictor reader and inference (see mim-landmark.h, FORMATS.md A). */
 #include "mim-landmark.h"
+#include "mim.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,17 +36,6 @@ struct mim_shape_predictor {
     float *deltas;         /* (levels, features, 2) */
     uint64_t n_floats, n_bytes;
 };
-
-static int set_err(char *err, size_t err_size, const char *fmt, ...)
-{
-    if (err && err_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* ---------------------------------------------------------------------------------------------
  * Portable serialization (FORMATS.md A.1): a cursor over the file image; every read is bounds
@@ -353,10 +343,10 @@ int mim_shape_predictor_parse(const void *bytes, size_t n_bytes, mim_shape_predi
 {
     *out = NULL;
     if (!bytes && n_bytes)
-        return set_err(err, err_size, "no bytes");
+        return mim_errf(err, err_size, "no bytes");
     mim_shape_predictor *sp = calloc(1, sizeof *sp);
     if (!sp)
-        return set_err(err, err_size, "out of memory");
+        return mim_errf(err, err_size, "out of memory");
     cursor c = {.p = bytes, .n = n_bytes, .err = err, .err_size = err_size};
     if (parse(&c, sp)) {
         mim_shape_predictor_free(sp);
@@ -385,32 +375,32 @@ int mim_shape_predictor_load(const char *path, mim_shape_predictor **out, char *
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT)
-            return set_err(err, err_size,
-                           "%s: no such file: the 68-point landmark model comes with Debian's "
-                           "libdlib-data package (apt-get install libdlib-data), or set %s to "
-                           "the folder holding %s",
-                           path, MIM_LANDMARK_DAT_ENV, MIM_LANDMARK_DAT_NAME);
-        return set_err(err, err_size, "%s: %s", path, strerror(errno));
+            return mim_errf(err, err_size,
+                            "%s: no such file: the 68-point landmark model comes with Debian's "
+                            "libdlib-data package (apt-get install libdlib-data), or set %s to "
+                            "the folder holding %s",
+                            path, MIM_LANDMARK_DAT_ENV, MIM_LANDMARK_DAT_NAME);
+        return mim_errf(err, err_size, "%s: %s", path, strerror(errno));
     }
     struct stat st;
     if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
         close(fd);
-        return set_err(err, err_size, "%s: not a regular file", path);
+        return mim_errf(err, err_size, "%s: not a regular file", path);
     }
     size_t n = (size_t)st.st_size;
     if (n == 0) {
         close(fd);
-        return set_err(err, err_size, "%s: empty file", path);
+        return mim_errf(err, err_size, "%s: empty file", path);
     }
     void *map = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED)
-        return set_err(err, err_size, "%s: mmap: %s", path, strerror(errno));
+        return mim_errf(err, err_size, "%s: mmap: %s", path, strerror(errno));
     char msg[512];
     int rc = mim_shape_predictor_parse(map, n, out, msg, sizeof msg);
     munmap(map, n);
     if (rc)
-        return set_err(err, err_size, "%s: %s", path, msg);
+        return mim_errf(err, err_size, "%s: %s", path, msg);
     return 0;
 }
 
