@@ -579,22 +579,15 @@ void mim_shape_predictor_predict(const mim_shape_predictor *sp, const mim_image 
                                  const mim_face_box *box, float *xy, int32_t *xy_dlib,
                                  float *confidence)
 {
-    float cur_stack[2 * MIM_LANDMARK_N68], feat_stack[512];
-    const float *leaf_stack[512];
-    float *cur = cur_stack, *feat = feat_stack;
-    const float **leaf_at = leaf_stack;
-    void *heap = NULL;
-    const int two_l = 2 * sp->n_landmarks;
-    if (two_l > 2 * MIM_LANDMARK_N68 || sp->n_features > 512 || sp->n_trees > 512) {
-        /* models other than the Debian one: scratch on the heap */
-        heap = malloc(sizeof(float *) * sp->n_trees + sizeof(float) * (two_l + sp->n_features));
+    float cur_stack[2 * MIM_LANDMARK_N68];
+    float *cur = cur_stack, *heap = NULL;
+    if (sp->n_landmarks > MIM_LANDMARK_N68) {
+        heap = malloc(sizeof(float) * 2 * sp->n_landmarks);
         if (!heap)
             abort();
-        leaf_at = heap;
-        cur = (float *)(leaf_at + sp->n_trees);
-        feat = cur + two_l;
+        cur = heap;
     }
-    predict_norm(sp, img, box, 0, cur, feat, leaf_at);
+    predict_cur(sp, img, box, 0, cur);
     const double sx = box->right - box->left, sy = box->bottom - box->top;
     for (int k = 0; k < sp->n_landmarks; k++) {
         double x = box->left + cur[2 * k] * sx, y = box->top + cur[2 * k + 1] * sy;
