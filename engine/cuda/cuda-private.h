@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cublas_v2.h>
+
+#include "cublas-load.h"
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 

@@ -536,9 +536,9 @@ mim_status mim__cuda_gemm(mim_backend *be, int batch, int trans_a, int trans_b, 
     cublasOperation_t op_b = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
     int lda = trans_a ? m : k;
     int ldb = trans_b ? k : n;
-    MIM_CUBLAS_TRY(cublasSgemmStridedBatched(cs->blas, op_b, op_a, n, m, k, &alpha, b, ldb,
-                                             (long long)stride_b, a, lda, (long long)stride_a,
-                                             &beta, c, n, (long long)stride_c, batch));
+    MIM_CUBLAS_TRY(mim__cublas(NULL, 0)->sgemm_strided_batched(
+        cs->blas, op_b, op_a, n, m, k, &alpha, b, ldb, (long long)stride_b, a, lda,
+        (long long)stride_a, &beta, c, n, (long long)stride_c, batch));
 out:
     return st;
 }

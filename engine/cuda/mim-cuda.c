@@ -44,7 +44,7 @@ mim_status mim__cublas_err(mim_backend *be, cublasStatus_t e, const char *what, 
 {
     mim_status st = e == CUBLAS_STATUS_ALLOC_FAILED ? MIM_ERR_NOMEM : MIM_ERR_BACKEND;
     return mim__backend_error(be, st, "cublas: %s (%s:%d): %s", what, base_name(file), line,
-                              cublasGetStatusString(e));
+                              mim__cublas(NULL, 0)->status_string(e));
 }
 
 /* A kernel launcher's result. */
@@ -109,10 +109,16 @@ static mim_status probe_(int device, char *msg, size_t msg_size)
                  dnn_v / 10000, dnn_v % 10000 / 100);
         return MIM_ERR_UNSUPPORTED;
     }
+    char blas_err[384];
+    const mim_cublas_fns *blas = mim__cublas(blas_err, sizeof blas_err);
+    if (!blas) {
+        snprintf(msg, msg_size, "no CUDA device: %s", blas_err);
+        return MIM_ERR_UNSUPPORTED;
+    }
     int b_major = 0, b_minor = 0, b_patch = 0;
-    cublasGetProperty(MAJOR_VERSION, &b_major);
-    cublasGetProperty(MINOR_VERSION, &b_minor);
-    cublasGetProperty(PATCH_LEVEL, &b_patch);
+    blas->get_property(MAJOR_VERSION, &b_major);
+    blas->get_property(MINOR_VERSION, &b_minor);
+    blas->get_property(PATCH_LEVEL, &b_patch);
     snprintf(msg, msg_size,
              "%s (sm_%d%d, %d SMs, %.0f GiB), driver %d.%d, cuDNN %zu.%zu.%zu, cuBLAS %d.%d.%d",
              prop.name, prop.major, prop.minor, prop.multiProcessorCount,
@@ -159,7 +165,7 @@ static mim_status apply_math_mode(mim_backend *be)
     mim_status st = MIM_OK;
     cublasMath_t mode =
         cs->precision == MIM_CUDA_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
-    MIM_CUBLAS_TRY(cublasSetMathMode(cs->blas, mode));
+    MIM_CUBLAS_TRY(mim__cublas(NULL, 0)->set_math_mode(cs->blas, mode));
 out:
     return st;
 }
@@ -222,7 +228,7 @@ static void state_free(mim_cuda_state *cs)
     if (cs->dnn)
         cudnnDestroy(cs->dnn);
     if (cs->blas)
-        cublasDestroy(cs->blas);
+        mim__cublas(NULL, 0)->destroy(cs->blas);
     cudaFree(cs->ws);
     cudaFree(cs->scratch);
     cudaFree(cs->ones);
@@ -307,11 +313,16 @@ mim_status mim__backend_cuda_create(int device, mim_backend **out, char *err, si
         what = cudnnGetErrorString(de);
         goto fail;
     }
-    cublasStatus_t be_ = cublasCreate(&cs->blas);
+    const mim_cublas_fns *blas = mim__cublas(err, err_size);
+    if (!blas) {
+        state_free(cs);
+        return MIM_ERR_UNSUPPORTED;
+    }
+    cublasStatus_t be_ = blas->create(&cs->blas);
     if (be_ == CUBLAS_STATUS_SUCCESS)
-        be_ = cublasSetStream(cs->blas, cs->stream);
+        be_ = blas->set_stream(cs->blas, cs->stream);
     if (be_ != CUBLAS_STATUS_SUCCESS) {
-        what = cublasGetStatusString(be_);
+        what = blas->status_string(be_);
         goto fail;
     }
     mim_backend *be = mim__backend_alloc(&cuda_i, cs, "cuda", 0);
