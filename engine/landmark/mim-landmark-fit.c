@@ -1,9 +1,9 @@
 /* mim-landmark-fit.c: landmarks for a fresh detection with a refined box (see mim-landmark.h,
  * mim_landmark_fit_detection). */
 #include "mim-landmark.h"
+#include "mim.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,37 +40,28 @@ int mim_landmark_fit_detection(const mim_shape_predictor *sp, const mim_image *i
 {
     mim_shape_predictor_info info;
     mim_shape_predictor_get_info(sp, &info);
-    if (info.n_landmarks != MIM_LANDMARK_N68) {
-        if (err && err_size)
-            snprintf(err, err_size, "box refinement needs the 68-point model (this one has %d)",
-                     info.n_landmarks);
-        return -1;
-    }
+    if (info.n_landmarks != MIM_LANDMARK_N68)
+        return mim_errf(err, err_size, "box refinement needs the 68-point model (this one has %d)",
+                        info.n_landmarks);
     mim_landmark_fit_params def;
     if (!params) {
         mim_landmark_fit_params_default(&def);
         params = &def;
     }
     if (params->n_scales < 1 || params->n_scales > MIM_FIT_MAX_STEPS || params->n_offsets < 1 ||
-        params->n_offsets > MIM_FIT_MAX_STEPS || !(params->accept >= 0)) {
-        if (err && err_size)
-            snprintf(err, err_size,
-                     "box refinement: %d scales, %d offsets, accept %g: out of range",
-                     params->n_scales, params->n_offsets, params->accept);
-        return -1;
-    }
+        params->n_offsets > MIM_FIT_MAX_STEPS || !(params->accept >= 0))
+        return mim_errf(err, err_size,
+                        "box refinement: %d scales, %d offsets, accept %g: out of range",
+                        params->n_scales, params->n_offsets, params->accept);
     int bad = 0;
     for (int i = 0; i < params->n_scales; i++)
         bad |= !(params->scales[i] > 0 && params->scales[i] < 100);
     for (int i = 0; i < params->n_offsets; i++)
         bad |= !(fabs(params->offsets[i]) < 100);
-    if (bad) {
-        if (err && err_size)
-            snprintf(err, err_size,
-                     "box refinement: a scale outside (0, 100) or an offset "
-                     "outside (-100, 100)");
-        return -1;
-    }
+    if (bad)
+        return mim_errf(
+            err, err_size,
+            "box refinement: a scale outside (0, 100) or an offset outside (-100, 100)");
 
     /* hypotheses nearest the detection first: |scale - 1| + |dx| + |dy| */
     hypothesis hyp[MIM_FIT_MAX_STEPS * MIM_FIT_MAX_STEPS * MIM_FIT_MAX_STEPS];
