@@ -1,0 +1,2 @@
+/* mim-geometry.c: placeholder, being written. */
+#include "mim-geometry.h"

@@ -1,0 +1,2 @@
+/* mim-geometry.h: placeholder, being written. */
+#pragma once

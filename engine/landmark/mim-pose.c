@@ -1,0 +1,2 @@
+/* mim-pose.c: placeholder, being written. */
+#include "mim-pose.h"

@@ -1,0 +1,2 @@
+/* mim-pose.h: placeholder, being written. */
+#pragma once

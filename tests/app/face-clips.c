@@ -1,0 +1,2 @@
+/* face-clips.c: placeholder, being written. */
+#include "face-clips.h"

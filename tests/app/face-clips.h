@@ -1,0 +1,2 @@
+/* face-clips.h: placeholder, being written. */
+#pragma once

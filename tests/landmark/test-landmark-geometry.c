@@ -1,0 +1,7 @@
+/* test-landmark-geometry.c: placeholder, being written. */
+#include "mim-test.h"
+int main(int argc, char **argv)
+{
+    mt_init(argc, argv);
+    return mt_done();
+}

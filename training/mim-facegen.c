@@ -1,0 +1,2 @@
+/* mim-facegen.c: placeholder, being written. */
+#include "mim-facegen.h"

@@ -1,0 +1,2 @@
+/* mim-facegen.h: placeholder, being written. */
+#pragma once
