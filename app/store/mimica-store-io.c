@@ -410,6 +410,8 @@ gboolean _mimica_store_parse_au_list(const char *text, int *aus, int *n_aus)
 
 typedef struct {
     int frame, face_id, timestamp, confidence, success;
+    int pose[6]; /* pose_Tx, Ty, Tz, Rx, Ry, Rz, or -1 */
+    gboolean have_pose;
     int x[N_LANDMARKS], y[N_LANDMARKS];
     gboolean have_landmarks;
     int n_aus;
@@ -422,6 +424,10 @@ typedef struct {
 static gboolean openface_header(CsvReader *r, OpenFaceColumns *c, GError **error)
 {
     c->frame = c->face_id = c->timestamp = c->confidence = c->success = -1;
+    static const char *const pose_names[6] = {"pose_Tx", "pose_Ty", "pose_Tz",
+                                              "pose_Rx", "pose_Ry", "pose_Rz"};
+    for (int k = 0; k < 6; k++)
+        c->pose[k] = -1;
     int n_x = 0, n_y = 0;
     for (int i = 0; i < N_LANDMARKS; i++)
         c->x[i] = c->y[i] = -1;
@@ -442,8 +448,12 @@ static gboolean openface_header(CsvReader *r, OpenFaceColumns *c, GError **error
             slot = &c->confidence;
         else if (strcmp(name, "success") == 0)
             slot = &c->success;
-        else if ((name[0] == 'x' || name[0] == 'y') && name[1] == '_' &&
-                 g_ascii_string_to_signed(name + 2, 10, 0, N_LANDMARKS - 1, &k, NULL)) {
+        else if (g_str_has_prefix(name, "pose_") && strlen(name) == 7) {
+            for (int p = 0; p < 6; p++)
+                if (strcmp(name, pose_names[p]) == 0)
+                    slot = &c->pose[p];
+        } else if ((name[0] == 'x' || name[0] == 'y') && name[1] == '_' &&
+                   g_ascii_string_to_signed(name + 2, 10, 0, N_LANDMARKS - 1, &k, NULL)) {
             slot = name[0] == 'x' ? &c->x[k] : &c->y[k];
             if (*slot < 0)
                 *(name[0] == 'x' ? &n_x : &n_y) += 1;
@@ -454,7 +464,7 @@ static gboolean openface_header(CsvReader *r, OpenFaceColumns *c, GError **error
                 slot = name[5] == 'r' ? &au_r[k] : &au_c[k];
         }
         if (!slot)
-            continue; /* gaze, pose, 3D landmarks, shape parameters: not stored */
+            continue; /* gaze, 3D landmarks, shape parameters: not stored */
         if (*slot >= 0) {
             g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
                         "%s:%d: column '%s' appears twice", r->path, r->line, name);
@@ -479,6 +489,9 @@ static gboolean openface_header(CsvReader *r, OpenFaceColumns *c, GError **error
         return FALSE;
     }
     c->have_landmarks = n_x == N_LANDMARKS;
+    c->have_pose = TRUE;
+    for (int k = 0; k < 6; k++)
+        c->have_pose &= c->pose[k] >= 0;
     c->n_aus = 0;
     c->have_r = FALSE;
     for (int a = 1; a < 100; a++)
@@ -578,12 +591,13 @@ gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, con
     sqlite3_stmt *ins = _mimica_store_stmt(
         store,
         "INSERT INTO predictions (face_id, model_id, frame, timestamp, confidence, success,"
-        " landmarks, au_prob, au_intensity) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        " landmarks, au_prob, au_intensity, pose) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+        " ?10)",
         &local);
     if (!ins)
         goto fail;
-    float lm[2 * N_LANDMARKS], prob[MAX_AUS], inten[MAX_AUS];
-    guint32 lm_le[2 * N_LANDMARKS], prob_le[MAX_AUS], inten_le[MAX_AUS];
+    float lm[2 * N_LANDMARKS], prob[MAX_AUS], inten[MAX_AUS], pose[6];
+    guint32 lm_le[2 * N_LANDMARKS], prob_le[MAX_AUS], inten_le[MAX_AUS], pose_le[6];
     while (csv_next(&r, &local)) {
         if (r.fields->len != n_columns) {
             g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
@@ -614,6 +628,11 @@ gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, con
                 goto fail;
             lm[N_LANDMARKS + i] = (float)v;
         }
+        for (int k = 0; c->have_pose && k < 6; k++) {
+            if (!parse_double(&r, "pose", csv_field(&r, c->pose[k]), &v, &local))
+                goto fail;
+            pose[k] = (float)v;
+        }
         for (int a = 0; a < c->n_aus; a++) {
             prob[a] = inten[a] = NAN;
             if (c->col_c[a] >= 0) {
@@ -631,6 +650,7 @@ gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, con
         if (!face)
             goto fail;
         sqlite3_reset(ins);
+        sqlite3_clear_bindings(ins); /* pose is bound only on some rows */
         sqlite3_bind_int64(ins, 1, face);
         sqlite3_bind_int64(ins, 2, model_id);
         sqlite3_bind_int64(ins, 3, frame - 1); /* OpenFace counts frames from 1, we from 0 */
@@ -646,6 +666,10 @@ gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, con
         if (c->have_r) {
             _mimica_store_floats_to_le(inten, inten_le, c->n_aus);
             sqlite3_bind_blob(ins, 9, inten_le, 4 * c->n_aus, SQLITE_STATIC);
+        }
+        if (c->have_pose && success) {
+            _mimica_store_floats_to_le(pose, pose_le, 6);
+            sqlite3_bind_blob(ins, 10, pose_le, sizeof pose_le, SQLITE_STATIC);
         }
         rc = sqlite3_step(ins);
         sqlite3_reset(ins);
@@ -737,7 +761,10 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
             return FALSE;
         }
     }
-    st = _mimica_store_stmt(store, "SELECT aus FROM models WHERE id = ?1", error);
+    st = _mimica_store_stmt(store,
+                            "SELECT aus, json_extract(CASE WHEN json_valid(metrics) THEN metrics"
+                            " END, '$.thresholds') FROM models WHERE id = ?1",
+                            error);
     if (!st)
         return FALSE;
     sqlite3_bind_int64(st, 1, model_id);
@@ -746,6 +773,20 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
     gboolean aus_ok =
         rc == SQLITE_ROW &&
         _mimica_store_parse_au_list((const char *)sqlite3_column_text(st, 0), aus, &n_aus);
+    /* presence thresholds per AU (a network model's file may give them), else 0.5 */
+    float threshold[MAX_AUS];
+    for (int a = 0; a < MAX_AUS; a++)
+        threshold[a] = 0.5f;
+    if (aus_ok && sqlite3_column_type(st, 1) == SQLITE_TEXT) {
+        g_auto(GStrv) parts = g_strsplit_set((const char *)sqlite3_column_text(st, 1), "[], ", -1);
+        int k = 0;
+        for (char **q = parts; *q && k < n_aus; q++) {
+            char *end;
+            double t = g_ascii_strtod(*q, &end);
+            if (**q && !*end && t > 0 && t < 1)
+                threshold[k++] = (float)t;
+        }
+    }
     sqlite3_reset(st);
     if (rc == SQLITE_DONE) {
         g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOT_FOUND, "%s: no model %lld",
@@ -764,7 +805,7 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
     rc = sqlite3_prepare_v2(
         store->db,
         "SELECT p.frame, f.track, p.timestamp, p.confidence, p.success, p.landmarks,"
-        " p.au_prob, p.au_intensity FROM predictions p JOIN faces f ON f.id = p.face_id"
+        " p.au_prob, p.au_intensity, p.pose FROM predictions p JOIN faces f ON f.id = p.face_id"
         " WHERE f.video_id = ?1 AND p.model_id = ?2 ORDER BY p.frame, f.track",
         -1, &rows, NULL);
     if (rc != SQLITE_OK) {
@@ -778,9 +819,10 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
         sqlite3_finalize(rows);
         return FALSE;
     }
-    gboolean has_r[MAX_AUS] = {0}, has_c[MAX_AUS] = {0}, ok = TRUE;
-    float prob[MAX_AUS], inten[MAX_AUS], lm[2 * N_LANDMARKS];
+    gboolean has_r[MAX_AUS] = {0}, has_c[MAX_AUS] = {0}, has_pose = FALSE, ok = TRUE;
+    float prob[MAX_AUS], inten[MAX_AUS], lm[2 * N_LANDMARKS], pose[6];
     while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
+        has_pose |= sqlite3_column_type(rows, 8) == SQLITE_BLOB;
         if (_mimica_store_floats_from_blob(sqlite3_column_blob(rows, 6),
                                            sqlite3_column_bytes(rows, 6), prob, n_aus))
             for (int a = 0; a < n_aus; a++)
@@ -804,6 +846,8 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
     qsort(order, n_aus, sizeof order[0], compare_ints);
 
     fputs("frame, face_id, timestamp, confidence, success", out);
+    if (has_pose)
+        fputs(", pose_Tx, pose_Ty, pose_Tz, pose_Rx, pose_Ry, pose_Rz", out);
     for (int i = 0; i < N_LANDMARKS; i++)
         fprintf(out, ", x_%d", i);
     for (int i = 0; i < N_LANDMARKS; i++)
@@ -821,13 +865,19 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
         fprintf(out, "%lld, %lld", (long long)sqlite3_column_int64(rows, 0) + 1,
                 (long long)sqlite3_column_int64(rows, 1));
         put_number(out, "%.3f", sqlite3_column_double(rows, 2));
-        put_number(out, "%.2f", sqlite3_column_double(rows, 3));
+        put_number(out, "%.3f", sqlite3_column_double(rows, 3));
         fprintf(out, ", %d", sqlite3_column_int(rows, 4));
+        /* OpenFace writes zeros where tracking failed */
+        if (has_pose && !_mimica_store_floats_from_blob(sqlite3_column_blob(rows, 8),
+                                                        sqlite3_column_bytes(rows, 8), pose, 6))
+            memset(pose, 0, sizeof pose);
+        for (int k = 0; has_pose && k < 6; k++)
+            put_number(out, k < 3 ? "%.3f" : "%.6f", pose[k]);
         if (!_mimica_store_floats_from_blob(sqlite3_column_blob(rows, 5),
                                             sqlite3_column_bytes(rows, 5), lm, 2 * N_LANDMARKS))
-            memset(lm, 0, sizeof lm); /* OpenFace writes zeros where tracking failed */
+            memset(lm, 0, sizeof lm);
         for (int i = 0; i < 2 * N_LANDMARKS; i++)
-            put_number(out, "%.1f", lm[i]);
+            put_number(out, "%.3f", lm[i]);
         gboolean have_p = _mimica_store_floats_from_blob(
             sqlite3_column_blob(rows, 6), sqlite3_column_bytes(rows, 6), prob, n_aus);
         gboolean have_i = _mimica_store_floats_from_blob(
@@ -845,9 +895,9 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
             int a = order[k][1];
             if (!has_c[a])
                 continue;
-            /* presence: OpenFace's 0/1 as imported, or our probability thresholded at 0.5 */
+            /* presence: OpenFace's 0/1 as imported, or our probability at the model's threshold */
             if (have_p && !isnan(prob[a]))
-                put_number(out, "%.2f", prob[a] >= 0.5f ? 1.0 : 0.0);
+                put_number(out, "%.2f", prob[a] >= threshold[a] ? 1.0 : 0.0);
             else
                 fputs(", nan", out);
         }

@@ -39,3 +39,12 @@ void _mimica_store_floats_to_le(const float *src, guint32 *dst, size_t n);
 gboolean _mimica_store_floats_from_blob(const void *blob, int bytes, float *dst, size_t n);
 /* "1,2,4" -> {1,2,4} (at most MIMICA_MAX_AUS numbers in 1..99); FALSE on anything else. */
 gboolean _mimica_store_parse_au_list(const char *text, int *aus, int *n_aus);
+
+/* mimica-store-results.c, shared with mimica-store-analysis.c */
+int _mimica_store_model_n_aus(MimicaStore *store, gint64 model_id, GError **error);
+/* The faces row of (VIDEO, TRACK), created if CREATE (inside a transaction); 0 on error. */
+gint64 _mimica_store_face_id(MimicaStore *store, gint64 video_id, int track, gboolean create,
+                             GError **error);
+gboolean _mimica_store_put_rows(MimicaStore *store, gint64 video_id, gint64 model_id,
+                                const MimicaPrediction *rows, const int *tracks, int track,
+                                gsize n, GError **error);

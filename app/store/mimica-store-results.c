@@ -80,7 +80,7 @@ gint64 mimica_store_add_model(MimicaStore *store, const char *file, const char *
     return id;
 }
 
-static int model_n_aus(MimicaStore *store, gint64 model_id, GError **error)
+int _mimica_store_model_n_aus(MimicaStore *store, gint64 model_id, GError **error)
 {
     sqlite3_stmt *st = _mimica_store_stmt(store, "SELECT aus FROM models WHERE id = ?1", error);
     if (!st)
@@ -103,8 +103,8 @@ static int model_n_aus(MimicaStore *store, gint64 model_id, GError **error)
     return rc == SQLITE_ROW ? n : -1;
 }
 
-static gint64 face_id(MimicaStore *store, gint64 video_id, int track, gboolean create,
-                      GError **error)
+gint64 _mimica_store_face_id(MimicaStore *store, gint64 video_id, int track, gboolean create,
+                             GError **error)
 {
     if (create) {
         sqlite3_stmt *ins = _mimica_store_stmt(
@@ -133,48 +133,64 @@ static gint64 face_id(MimicaStore *store, gint64 video_id, int track, gboolean c
     return id;
 }
 
-gboolean mimica_store_put_predictions(MimicaStore *store, gint64 video_id, int track,
-                                      gint64 model_id, const MimicaPrediction *rows, gsize n,
-                                      GError **error)
+/* Writes N rows (face track tracks[i], or TRACK for all when TRACKS is NULL) of VIDEO by MODEL
+ * inside the caller's transaction; the faces' first/last frames (success rows) follow. */
+gboolean _mimica_store_put_rows(MimicaStore *store, gint64 video_id, gint64 model_id,
+                                const MimicaPrediction *rows, const int *tracks, int track, gsize n,
+                                GError **error)
 {
-    g_return_val_if_fail(store && (rows || n == 0), FALSE);
-    if (track < 0) {
-        g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_INVALID, "face track %d < 0",
-                    track);
+    int n_aus = _mimica_store_model_n_aus(store, model_id, error);
+    if (n_aus <= 0)
         return FALSE;
-    }
-    MimicaVideoFacts facts;
-    if (!mimica_store_get_video(store, video_id, &facts, error))
+    sqlite3_stmt *st = _mimica_store_stmt(
+        store,
+        "INSERT OR REPLACE INTO predictions (face_id, model_id, frame, timestamp,"
+        " confidence, success, box_x, box_y, box_w, box_h, landmarks, au_prob,"
+        " au_intensity, pose) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+        " ?14)",
+        error);
+    sqlite3_stmt *span =
+        _mimica_store_stmt(store,
+                           "UPDATE faces SET first_frame = min(coalesce(first_frame, ?2), ?2),"
+                           " last_frame = max(coalesce(last_frame, ?3), ?3) WHERE id = ?1",
+                           error);
+    if (!st || !span)
         return FALSE;
-    mimica_video_facts_clear(&facts);
-    if (!_mimica_store_begin(store, "storing predictions", error))
-        return FALSE;
-    gboolean ok = FALSE;
-    int n_aus = model_n_aus(store, model_id, error);
-    gint64 face = n_aus > 0 ? face_id(store, video_id, track, TRUE, error) : 0;
-    sqlite3_stmt *st =
-        face ? _mimica_store_stmt(
-                   store,
-                   "INSERT OR REPLACE INTO predictions (face_id, model_id, frame, timestamp,"
-                   " confidence, success, box_x, box_y, box_w, box_h, landmarks, au_prob,"
-                   " au_intensity) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                   error)
-             : NULL;
-    if (!st)
-        goto out;
-    guint32 lm[2 * MIMICA_N_LANDMARKS], prob[MIMICA_MAX_AUS], inten[MIMICA_MAX_AUS];
+    /* faces met in this batch: track -> (face id, first and last success frame) */
+    typedef struct {
+        int track;
+        gint64 face, first, last;
+    } Seen;
+    g_autoptr(GArray) seen = g_array_new(FALSE, FALSE, sizeof(Seen));
+    guint32 lm[2 * MIMICA_N_LANDMARKS], prob[MIMICA_MAX_AUS], inten[MIMICA_MAX_AUS], pose[6];
     for (gsize i = 0; i < n; i++) {
         const MimicaPrediction *p = &rows[i];
-        if (p->n_aus != n_aus || p->frame < 0 || !isfinite(p->timestamp)) {
+        int t = tracks ? tracks[i] : track;
+        if (p->n_aus != n_aus || p->frame < 0 || !isfinite(p->timestamp) || t < 0) {
             g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_INVALID,
-                        "prediction %zu (frame %lld): %d AU values for a model of %d, or a bad "
-                        "frame/timestamp",
-                        i, (long long)p->frame, p->n_aus, n_aus);
-            goto out;
+                        "prediction %zu (frame %lld, track %d): %d AU values for a model of %d, "
+                        "or a bad frame, timestamp or track",
+                        i, (long long)p->frame, t, p->n_aus, n_aus);
+            return FALSE;
+        }
+        Seen *s = NULL;
+        for (guint k = 0; k < seen->len && !s; k++)
+            if (g_array_index(seen, Seen, k).track == t)
+                s = &g_array_index(seen, Seen, k);
+        if (!s) {
+            Seen fresh = {t, _mimica_store_face_id(store, video_id, t, TRUE, error), -1, -1};
+            if (!fresh.face)
+                return FALSE;
+            g_array_append_val(seen, fresh);
+            s = &g_array_index(seen, Seen, seen->len - 1);
+        }
+        if (p->success) {
+            s->first = s->first < 0 ? p->frame : MIN(s->first, p->frame);
+            s->last = MAX(s->last, p->frame);
         }
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
-        sqlite3_bind_int64(st, 1, face);
+        sqlite3_bind_int64(st, 1, s->face);
         sqlite3_bind_int64(st, 2, model_id);
         sqlite3_bind_int64(st, 3, p->frame);
         sqlite3_bind_double(st, 4, p->timestamp);
@@ -192,20 +208,44 @@ gboolean mimica_store_put_predictions(MimicaStore *store, gint64 video_id, int t
             _mimica_store_floats_to_le(p->au_intensity, inten, n_aus);
             sqlite3_bind_blob(st, 13, inten, 4 * n_aus, SQLITE_STATIC);
         }
+        if (p->has_pose) {
+            _mimica_store_floats_to_le(p->pose, pose, 6);
+            sqlite3_bind_blob(st, 14, pose, sizeof pose, SQLITE_STATIC);
+        }
         if (!step_done(store, st, "storing predictions", error))
-            goto out;
+            return FALSE;
     }
-    sqlite3_stmt *span = _mimica_store_stmt(
-        store,
-        "UPDATE faces SET first_frame = (SELECT min(frame) FROM predictions WHERE face_id = ?1),"
-        " last_frame = (SELECT max(frame) FROM predictions WHERE face_id = ?1) WHERE id = ?1",
-        error);
-    if (!span)
-        goto out;
-    sqlite3_bind_int64(span, 1, face);
-    ok = step_done(store, span, "storing predictions", error) &&
-         _mimica_store_commit(store, "storing predictions", error);
-out:
+    for (guint k = 0; k < seen->len; k++) {
+        const Seen *s = &g_array_index(seen, Seen, k);
+        if (s->first < 0)
+            continue;
+        sqlite3_bind_int64(span, 1, s->face);
+        sqlite3_bind_int64(span, 2, s->first);
+        sqlite3_bind_int64(span, 3, s->last);
+        if (!step_done(store, span, "storing predictions", error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean mimica_store_put_predictions(MimicaStore *store, gint64 video_id, int track,
+                                      gint64 model_id, const MimicaPrediction *rows, gsize n,
+                                      GError **error)
+{
+    g_return_val_if_fail(store && (rows || n == 0), FALSE);
+    if (track < 0) {
+        g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_INVALID, "face track %d < 0",
+                    track);
+        return FALSE;
+    }
+    MimicaVideoFacts facts;
+    if (!mimica_store_get_video(store, video_id, &facts, error))
+        return FALSE;
+    mimica_video_facts_clear(&facts);
+    if (!_mimica_store_begin(store, "storing predictions", error))
+        return FALSE;
+    gboolean ok = _mimica_store_put_rows(store, video_id, model_id, rows, NULL, track, n, error) &&
+                  _mimica_store_commit(store, "storing predictions", error);
     if (!ok)
         _mimica_store_rollback(store);
     return ok;
@@ -215,13 +255,13 @@ gboolean mimica_store_get_prediction(MimicaStore *store, gint64 video_id, int tr
                                      gint64 model_id, gint64 frame, MimicaPrediction *out,
                                      GError **error)
 {
-    int n_aus = model_n_aus(store, model_id, error);
+    int n_aus = _mimica_store_model_n_aus(store, model_id, error);
     if (n_aus <= 0)
         return FALSE;
     sqlite3_stmt *st = _mimica_store_stmt(
         store,
         "SELECT p.timestamp, p.confidence, p.success, p.box_x, p.box_y, p.box_w, p.box_h,"
-        " p.landmarks, p.au_prob, p.au_intensity FROM predictions p JOIN faces f ON"
+        " p.landmarks, p.au_prob, p.au_intensity, p.pose FROM predictions p JOIN faces f ON"
         " f.id = p.face_id WHERE f.video_id = ?1 AND f.track = ?2 AND p.model_id = ?3 AND"
         " p.frame = ?4",
         error);
@@ -259,6 +299,8 @@ gboolean mimica_store_get_prediction(MimicaStore *store, gint64 video_id, int tr
         sqlite3_column_blob(st, 8), sqlite3_column_bytes(st, 8), out->au_prob, n_aus);
     out->has_intensity = _mimica_store_floats_from_blob(
         sqlite3_column_blob(st, 9), sqlite3_column_bytes(st, 9), out->au_intensity, n_aus);
+    out->has_pose = _mimica_store_floats_from_blob(sqlite3_column_blob(st, 10),
+                                                   sqlite3_column_bytes(st, 10), out->pose, 6);
     sqlite3_reset(st);
     if (!prob_ok) {
         g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_CORRUPT,

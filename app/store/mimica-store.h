@@ -32,7 +32,7 @@ typedef enum {
 GQuark mimica_store_error_quark(void);
 
 /* The schema this build writes; user_version of every file it has opened for writing. */
-#define MIMICA_STORE_SCHEMA_VERSION 3
+#define MIMICA_STORE_SCHEMA_VERSION 4
 /* PRAGMA application_id of a Mimica project: 'MIMI'. */
 #define MIMICA_STORE_APPLICATION_ID 0x4d494d49
 /* Default wait for another writer's lock, in milliseconds. */
@@ -161,6 +161,8 @@ typedef struct {
     float au_prob[MIMICA_MAX_AUS];           /* NaN where unknown */
     gboolean has_intensity;
     float au_intensity[MIMICA_MAX_AUS];
+    gboolean has_pose;
+    float pose[6]; /* OpenFace's pose_Tx, Ty, Tz (mm), pose_Rx, Ry, Rz (radians) */
 } MimicaPrediction;
 
 /* Stores N rows for face TRACK of the video under MODEL in one transaction; a row already there
@@ -179,6 +181,89 @@ gint64 mimica_store_training_run_new(MimicaStore *store, gint64 model_in,
                                      const char *parameters_json, GError **error);
 gboolean mimica_store_training_run_update(MimicaStore *store, gint64 run_id, const char *status,
                                           gint64 model_out, const char *log_append, GError **error);
+
+/* Analyses, calibrations, jobs (mimica-store-analysis.c) ------------------------------------ */
+
+/* A model row by file and name; 0 (no error) when there is none. */
+gint64 mimica_store_find_model(MimicaStore *store, const char *file, const char *name,
+                               GError **error);
+/* The AU list of a model: fills AUS (MIMICA_MAX_AUS) and returns the count, -1 on error. */
+int mimica_store_get_model_aus(MimicaStore *store, gint64 model_id, int *aus, GError **error);
+
+typedef struct {
+    gint64 id, video_id, model_id;
+    char *parameters; /* JSON */
+    gboolean done;    /* state 'done': every frame stored and calibrated */
+    gint64 next_frame, n_frames;
+} MimicaAnalysisRow;
+void mimica_analysis_row_clear(MimicaAnalysisRow *row);
+
+/* The analysis of VIDEO by MODEL: the existing row if there is one (a 'running' one is resumed
+ * from next_frame; a 'done' one is restarted from frame 0, its predictions and calibrations
+ * deleted, when RESTART_DONE), else a new 'running' row with PARAMETERS. Fills OUT. */
+gboolean mimica_store_analysis_begin(MimicaStore *store, gint64 video_id, gint64 model_id,
+                                     const char *parameters_json, gboolean restart_done,
+                                     MimicaAnalysisRow *out, GError **error);
+/* Stores N rows (tracks[i] is row i's face track) and moves next_frame / n_frames forward, all
+ * in one transaction: after a crash the analysis resumes at a frame whose rows are all there. */
+gboolean mimica_store_analysis_put(MimicaStore *store, const MimicaAnalysisRow *analysis,
+                                   const MimicaPrediction *rows, const int *tracks, gsize n,
+                                   gint64 next_frame, gint64 n_frames, GError **error);
+gboolean mimica_store_analysis_finish(MimicaStore *store, gint64 analysis_id, GError **error);
+/* The analysis row of VIDEO by MODEL; FALSE with NOT_FOUND if none. */
+gboolean mimica_store_analysis_get(MimicaStore *store, gint64 video_id, gint64 model_id,
+                                   MimicaAnalysisRow *out, GError **error);
+
+/* Face tracks with predictions of VIDEO by MODEL (success rows only), ascending; NULL on error. */
+GArray *mimica_store_list_tracks(MimicaStore *store, gint64 video_id, gint64 model_id,
+                                 GError **error);
+typedef gboolean (*MimicaPredictionFunc)(int track, const MimicaPrediction *row,
+                                         gpointer user_data);
+/* Calls FUNC for each prediction of VIDEO by MODEL (TRACK -1 = all tracks) with frame in
+ * [FRAME_START, FRAME_END] (FRAME_END -1 = to the end), in (frame, track) order; FUNC returns
+ * FALSE to stop. One read transaction. */
+gboolean mimica_store_foreach_prediction(MimicaStore *store, gint64 video_id, gint64 model_id,
+                                         int track, gint64 frame_start, gint64 frame_end,
+                                         MimicaPredictionFunc func, gpointer user_data,
+                                         GError **error);
+/* Replaces the AU values of N existing rows of TRACK (rows[i].frame, au_prob, au_intensity and
+ * has_intensity are used) in one transaction. */
+gboolean mimica_store_update_aus(MimicaStore *store, gint64 video_id, int track, gint64 model_id,
+                                 const MimicaPrediction *rows, gsize n, GError **error);
+
+#define MIMICA_CALIBRATION_MAX 128
+typedef struct {
+    gboolean from_segment;         /* method 'segment' (else 'auto') */
+    gint64 frame_start, frame_end; /* the segment, or -1 */
+    gint64 n_frames;               /* frames the baseline was made from */
+    int n_values;
+    float values[MIMICA_CALIBRATION_MAX];
+} MimicaCalibration;
+gboolean mimica_store_put_calibration(MimicaStore *store, gint64 video_id, int track,
+                                      gint64 model_id, const MimicaCalibration *cal,
+                                      GError **error);
+/* FALSE with NOT_FOUND when the face has none under the model. */
+gboolean mimica_store_get_calibration(MimicaStore *store, gint64 video_id, int track,
+                                      gint64 model_id, MimicaCalibration *out, GError **error);
+
+/* Jobs: the engine thread's queue (app/jobs). Status: "queued", "running", "done", "failed",
+ * "cancelled". */
+typedef struct {
+    gint64 id;
+    char *kind, *parameters, *status, *resume, *message;
+    gint64 done, total;
+} MimicaJobRow;
+void mimica_job_row_clear(MimicaJobRow *row);
+gint64 mimica_store_job_new(MimicaStore *store, const char *kind, const char *parameters_json,
+                            GError **error);
+gboolean mimica_store_job_get(MimicaStore *store, gint64 job_id, MimicaJobRow *out, GError **error);
+/* Sets what is non-NULL / >= 0: status (started/finished stamped on 'running' / an end state),
+ * done and total, the resume JSON, the message. */
+gboolean mimica_store_job_update(MimicaStore *store, gint64 job_id, const char *status, gint64 done,
+                                 gint64 total, const char *resume_json, const char *message,
+                                 GError **error);
+/* Ids of jobs in state 'queued' or 'running' (interrupted), ascending; NULL on error. */
+GArray *mimica_store_jobs_unfinished(MimicaStore *store, GError **error);
 
 /* Import and export (mimica-store-io.c) ----------------------------------------------------- */
 

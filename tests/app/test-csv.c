@@ -258,7 +258,7 @@ typedef struct {
     int frame, face;
     double ts, conf;
     int success;
-    double x[68], y[68], r[17], c[18];
+    double pose[6], x[68], y[68], r[17], c[18];
 } OfRow;
 
 static char *make_openface(int n_frames, const char *sep, guint32 seed, GArray *rows)
@@ -273,6 +273,9 @@ static char *make_openface(int n_frames, const char *sep, guint32 seed, GArray *
     for (int fr = 1; fr <= n_frames; fr++)
         for (int face = 0; face < 2; face++) {
             OfRow row = {fr, face, (fr - 1) * 0.04, 0.9 + 0.01 * face, fr % 7 != 0};
+            for (int i = 0; i < 6; i++)
+                row.pose[i] = i < 3 ? g_rand_double_range(rand, -300, 900)
+                                    : g_rand_double_range(rand, -1.5, 1.5);
             for (int i = 0; i < 68; i++) {
                 row.x[i] = round(g_rand_double_range(rand, 0, 640) * 10) / 10;
                 row.y[i] = round(g_rand_double_range(rand, 0, 480) * 10) / 10;
@@ -286,7 +289,7 @@ static char *make_openface(int n_frames, const char *sep, guint32 seed, GArray *
             char buf[G_ASCII_DTOSTR_BUF_SIZE];
             for (guint i = 0; i < cols->len; i++) {
                 const char *name = cols->pdata[i];
-                double v = 0.5; /* gaze, pose, 3D: not kept */
+                double v = 0.5; /* gaze, 3D: not kept */
                 int k;
                 if (strcmp(name, "frame") == 0)
                     v = fr;
@@ -298,6 +301,8 @@ static char *make_openface(int n_frames, const char *sep, guint32 seed, GArray *
                     v = row.conf;
                 else if (strcmp(name, "success") == 0)
                     v = row.success;
+                else if (g_str_has_prefix(name, "pose_"))
+                    v = row.pose[(name[5] == 'R' ? 3 : 0) + (name[6] - 'x')];
                 else if (sscanf(name, "x_%d", &k) == 1 && name[0] == 'x')
                     v = row.x[k];
                 else if (sscanf(name, "y_%d", &k) == 1 && name[0] == 'y')
@@ -343,6 +348,9 @@ static void check_openface_export(const char *text, GArray *rows)
     const char *head[] = {"frame", "face_id", "timestamp", "confidence", "success"};
     for (unsigned i = 0; i < 5; i++)
         g_ptr_array_add(want, g_strdup(head[i]));
+    for (const char *c = "TR"; *c; c++)
+        for (const char *d = "xyz"; *d; d++)
+            g_ptr_array_add(want, g_strdup_printf("pose_%c%c", *c, *d));
     for (int i = 0; i < 68; i++)
         g_ptr_array_add(want, g_strdup_printf("x_%d", i));
     for (int i = 0; i < 68; i++)
@@ -355,7 +363,7 @@ static void check_openface_export(const char *text, GArray *rows)
     for (guint i = 0; i < want->len; i++)
         if (strcmp(header[i], want->pdata[i]) != 0)
             g_error("column %u is '%s', want '%s'", i, header[i], (char *)want->pdata[i]);
-    double max_lm = 0, max_r = 0, max_ts = 0;
+    double max_lm = 0, max_r = 0, max_ts = 0, max_pose = 0;
     int c_mismatch = 0;
     guint n = 0;
     for (; lines[n + 1] && *lines[n + 1]; n++) {
@@ -367,19 +375,25 @@ static void check_openface_export(const char *text, GArray *rows)
         g_assert_cmpint(atoi(v[1]), ==, r->face);
         g_assert_cmpint(atoi(v[4]), ==, r->success);
         max_ts = fmax(max_ts, fabs(g_ascii_strtod(v[2], NULL) - r->ts));
+        /* pose is kept where the face was found (OpenFace's zeros elsewhere) */
+        for (int i = 0; i < 6; i++)
+            max_pose = fmax(max_pose,
+                            fabs(g_ascii_strtod(v[5 + i], NULL) - (r->success ? r->pose[i] : 0.0)));
         for (int i = 0; i < 68; i++) {
-            max_lm = fmax(max_lm, fabs(g_ascii_strtod(v[5 + i], NULL) - r->x[i]));
-            max_lm = fmax(max_lm, fabs(g_ascii_strtod(v[73 + i], NULL) - r->y[i]));
+            max_lm = fmax(max_lm, fabs(g_ascii_strtod(v[11 + i], NULL) - r->x[i]));
+            max_lm = fmax(max_lm, fabs(g_ascii_strtod(v[79 + i], NULL) - r->y[i]));
         }
         for (int i = 0; i < 17; i++)
-            max_r = fmax(max_r, fabs(g_ascii_strtod(v[141 + i], NULL) - r->r[i]));
+            max_r = fmax(max_r, fabs(g_ascii_strtod(v[147 + i], NULL) - r->r[i]));
         for (int i = 0; i < 18; i++)
-            c_mismatch += g_ascii_strtod(v[158 + i], NULL) != r->c[i];
+            c_mismatch += g_ascii_strtod(v[164 + i], NULL) != r->c[i];
     }
     g_assert_cmpuint(n, ==, rows->len);
     g_test_message("%u rows x %u columns; max |diff| landmarks %.3g (tol 0.05), AU_r %.3g "
-                   "(tol 0.005), timestamp %.3g (tol 5e-4); AU_c mismatches %d",
-                   n, want->len, max_lm, max_r, max_ts, c_mismatch);
+                   "(tol 0.005), timestamp %.3g (tol 5e-4), pose %.3g (tol 1e-3: 3 decimals in, "
+                   "float32 kept); AU_c mismatches %d",
+                   n, want->len, max_lm, max_r, max_ts, max_pose, c_mismatch);
+    g_assert_cmpfloat(max_pose, <=, 1e-3);
     g_assert_cmpfloat(max_lm, <=, 0.05 + 1e-4);
     g_assert_cmpfloat(max_r, <=, 0.005 + 1e-6);
     g_assert_cmpfloat(max_ts, <=, 5e-4);

@@ -122,7 +122,7 @@ static void test_project(Fixture *f, gconstpointer data)
     EXPECT(r, 1, err, "already exists");
     run_clear(&r);
     r = cli(f, NULL, "project", "info", f->path, NULL);
-    EXPECT(r, 0, out, "schema: 3\nvideos: 1\n");
+    EXPECT(r, 0, out, "schema: 4\nvideos: 1\n");
     EXPECT(r, 0, out, "video 1: /videos/a.mp4  64x48  rotation 0  25/1 fps  100 frames");
     g_test_message("project info:\n%s", r.out);
     run_clear(&r);
@@ -394,8 +394,9 @@ static void test_openface_cli(Fixture *f, gconstpointer data)
     EXPECT(r, 0, out, "frame, face_id, timestamp, confidence, success, x_0, x_1");
     /* AUs in OpenFace's order (ascending), intensities first, then presence */
     EXPECT(r, 0, out, ", y_66, y_67, AU04_r, AU12_r, AU04_c, AU12_c, AU28_c\n");
-    EXPECT(r, 0, out, "\n2, 0, 0.040, 0.98, 1, 12.0, 13.0");
-    EXPECT(r, 0, out, ", 147.0, 0.50, 2.50, 0.00, 0.00, 1.00\n");
+    /* confidence and landmarks with OpenFace's 3 decimals */
+    EXPECT(r, 0, out, "\n2, 0, 0.040, 0.980, 1, 12.000, 13.000");
+    EXPECT(r, 0, out, ", 147.000, 0.50, 2.50, 0.00, 0.00, 1.00\n");
     g_test_message("export: %zu bytes, last line ends '%s'", strlen(r.out),
                    strrchr(g_strchomp(r.out), ',') - 30);
     run_clear(&r);

@@ -177,7 +177,7 @@ static void test_open_errors(Fixture *f, gconstpointer data)
     g_clear_error(&error);
 }
 
-/* Fills a database at schema VERSION (1 or 2) with data of that version's shape. */
+/* Fills a database at schema VERSION (1, 2 or 3) with data of that version's shape. */
 static void fill_old(MimicaStore *store, int version)
 {
     sql_exec(store, "INSERT INTO annotators (id, name, created) VALUES (1, 'ann', 1000),"
@@ -188,11 +188,15 @@ static void fill_old(MimicaStore *store, int version)
                     " (2, 'b.mkv', 'h2', 2002000, 30000, 1001, 60, 1920, 1080, 90, 1000)");
     sql_exec(store, "INSERT INTO models (id, file, name, aus, created)"
                     " VALUES (1, 'aunet.safetensors', 'base', '1,2,4,6', 1000)");
-    sql_exec(store,
-             "INSERT INTO label_events (id, video_id, annotator_id, time, au, frame_start,"
-             " frame_end, value) VALUES (1, 1, 1, 1700000000000, 12, 0, 9, 'present'),"
-             " (2, 1, 1, 1700000001000, 12, 5, 14, 'absent'), (3, 2, 2, 1700000002000, 4, 10,"
-             " 20, 'C'), (4, 1, 2, 1700000003000, 12, 0, 99, 'A')");
+    /* from version 3 on, an event says what kind it is */
+    g_autofree char *events = g_strdup_printf(
+        "INSERT INTO label_events (id, video_id, annotator_id, time, au, frame_start,"
+        " frame_end, value%s) VALUES (1, 1, 1, 1700000000000, 12, 0, 9, 'present'%s),"
+        " (2, 1, 1, 1700000001000, 12, 5, 14, 'absent'%s), (3, 2, 2, 1700000002000, 4, 10,"
+        " 20, 'C'%s), (4, 1, 2, 1700000003000, 12, 0, 99, 'A'%s)",
+        version >= 3 ? ", kind" : "", version >= 3 ? ", 'set'" : "", version >= 3 ? ", 'set'" : "",
+        version >= 3 ? ", 'set'" : "", version >= 3 ? ", 'set'" : "");
+    sql_exec(store, events);
     if (version >= 2) {
         sql_exec(store, "INSERT INTO faces (id, video_id, track, first_frame, last_frame)"
                         " VALUES (1, 1, 0, 0, 1)");
