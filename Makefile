@@ -1,5 +1,7 @@
 # The README's two set-up commands. Each installs what is missing (Debian 12), then builds.
-#   make run     build, then run the main job on the bundled default (the main window)
+#   make run     build, then run the main job on the bundled default: the main window where there
+#                is a display; without one, a headless analysis of the bundled demo video that
+#                prints a per-AU summary
 #   make check   build with warnings as errors, run the default test suites, then the engine
 #                and training suites again in an ASan+UBSan build
 BUILD      ?= build
@@ -18,8 +20,15 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	meson compile -C $(BUILD)
 
+DEMO_VIDEO ?= data/demo/mimica-demo.mp4
+
 run: build
-	GSETTINGS_SCHEMA_DIR=$(BUILD)/data $(BUILD)/ui/mimica
+	@if [ -n "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ] && [ -x $(BUILD)/ui/mimica ]; then \
+	    GSETTINGS_SCHEMA_DIR=$(BUILD)/data $(BUILD)/ui/mimica; \
+	else \
+	    echo "make run: no display: analysing the demo video $(DEMO_VIDEO) headless"; \
+	    $(BUILD)/app/cli/mimica-cli analyze $(DEMO_VIDEO) -o $(BUILD)/demo --summary; \
+	fi
 
 check: build
 	$(MESON_TEST) -C $(BUILD)

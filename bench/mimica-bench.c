@@ -8,6 +8,7 @@
 extern const mim_bench_cmd mim_bench_decode;
 extern const mim_bench_cmd mim_bench_landmark;
 extern const mim_bench_cmd mim_bench_face;
+extern const mim_bench_cmd mim_bench_pipeline;
 #endif
 
 extern const mim_bench_cmd mim_bench_ops;
@@ -22,6 +23,7 @@ static const mim_bench_cmd *const commands[] = {
     &mim_bench_decode,
     &mim_bench_landmark,
     &mim_bench_face,
+    &mim_bench_pipeline,
 #endif
     NULL,
 };

@@ -105,9 +105,9 @@ static const move au5[] = {
 /* AU6 cheek raiser (orbicularis oculi, orbital part): cheeks and lower lids up, the eye
  * narrowed from below, the outer eye corners and the lateral brow pulled in. */
 static const move au6[] = {
-    {41, 0, 0.035f}, {40, 0, 0.035f}, {36, 0, 0.01f},  {39, 0, 0.005f},
-    {37, 0, -0.01f}, {38, 0, -0.01f}, {17, 0, -0.02f}, {1, 0, 0.03f},
-    {2, 0, 0.03f},   {3, 0, 0.015f},  {31, 0, 0.01f},  {48, 0, 0.01f},
+    {41, 0, 0.06f},   {40, 0, 0.06f},   {36, 0, 0.02f},  {39, 0, 0.01f},
+    {37, 0, -0.015f}, {38, 0, -0.015f}, {17, 0, -0.02f}, {1, 0, 0.04f},
+    {2, 0, 0.04f},    {3, 0, 0.02f},    {31, 0, 0.01f},  {48, 0, 0.01f},
 };
 /* AU9 nose wrinkler (levator labii superioris alaeque nasi): the nose wings and the upper lip
  * up, the inner brows down, the lower lids pushed up. */
@@ -120,11 +120,11 @@ static const move au9[] = {
 /* AU12 lip corner puller (zygomaticus major): the corners up and out along the cheek, the lips
  * stretched into a curve that rises toward the corners, the cheeks bulging. */
 static const move au12[] = {
-    {48, 0.11f, 0.10f},  {60, 0.10f, 0.10f}, {49, 0.05f, 0.06f}, {59, 0.06f, 0.07f},
-    {61, 0.04f, 0.05f},  {67, 0.04f, 0.05f}, {50, 0.02f, 0.03f}, {58, 0.02f, 0.04f},
-    {51, 0, 0.015f},     {57, 0, 0.03f},     {62, 0, 0.02f},     {66, 0, 0.025f},
-    {31, 0.015f, 0.01f}, {3, 0.015f, 0},     {4, 0.01f, 0},      {41, 0, 0.015f},
-    {40, 0, 0.015f},     {1, 0, 0.01f},      {2, 0, 0.01f},
+    {48, 0.13f, 0.15f},   {60, 0.12f, 0.15f}, {49, 0.06f, 0.09f}, {59, 0.07f, 0.10f},
+    {61, 0.05f, 0.07f},   {67, 0.05f, 0.07f}, {50, 0.02f, 0.04f}, {58, 0.02f, 0.05f},
+    {51, 0, 0.02f},       {57, 0, 0.035f},    {62, 0, 0.025f},    {66, 0, 0.03f},
+    {31, 0.015f, 0.015f}, {3, 0.02f, 0},      {4, 0.015f, 0},     {41, 0, 0.02f},
+    {40, 0, 0.02f},       {1, 0, 0.015f},     {2, 0, 0.015f},
 };
 /* AU15 lip corner depressor (depressor anguli oris): the corners pulled down. */
 static const move au15[] = {

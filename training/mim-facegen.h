@@ -56,7 +56,8 @@ int mim_facegen_face_frame(const float *xy68 /* (68,2) */, mim_facegen_frame *fr
  *     landmarks shrink (by 0.7, repeatedly) until none does; an eye or the mouth may close but
  *     not turn over. On dlib's mean face nothing shrinks (tests/training/test-facegen.c).
  * Largest movements at intensity 5, in IOD: brows 0.12 (AU1, AU2), 0.08 down and 0.06 inward
- * (AU4); upper lids 0.05 (AU5); lower lids 0.035 (AU6); lip corners 0.11 out and 0.10 up (AU12),
+ * (AU4); upper lids 0.05 (AU5); lower lids 0.06 (AU6: about 3.5 mm, the eye narrowed from
+ * below); lip corners 0.13 out and 0.15 up (AU12: about 9 mm, a broad smile),
  * 0.08 down (AU15), 0.11 out (AU20); lower lip 0.07 (AU25); chin 0.24 down (AU26), 0.06 up
  * (AU17). xy68 and out68 may be the same array. Returns -1 on degenerate input (see
  * mim_facegen_face_frame) or an intensity outside [0, 5] or not finite (out68 untouched). */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "mimica-cli.h"
-#include "media/mimica-media.h"
+#include "analysis/mimica-analysis.h"
 #include "mimica-error.h"
 #include "store/mimica-store.h"
 
@@ -48,36 +48,6 @@ static MimicaStore *open_project(const char *path)
     return store;
 }
 
-/* The stream facts of one video for the store, from the media layer's probe (FFmpeg demux of
- * the whole file for the frame index, and SHA-256 of its bytes). */
-static gboolean probe_video(const char *path, MimicaVideoFacts *facts, GError **error)
-{
-    memset(facts, 0, sizeof *facts);
-    g_autoptr(MimicaMediaInfo) info = mimica_media_probe(path, NULL, error);
-    if (!info)
-        return FALSE;
-    if (!info->sha256 || info->fps_num <= 0 || info->fps_den <= 0) {
-        g_set_error(error, MIMICA_ERROR, MIMICA_ERROR_CORRUPT,
-                    "%s: no content hash or frame rate from the probe", path);
-        return FALSE;
-    }
-    if (info->truncated)
-        fprintf(stderr,
-                "mimica-cli project add: warning: %s is truncated; %lld frames can be used\n", path,
-                (long long)info->n_frames);
-    /* Stored absolute, so the project works from any working directory. */
-    facts->path = g_canonicalize_filename(path, NULL);
-    facts->content_hash = g_strdup(info->sha256);
-    facts->duration_us = (gint64)llround(info->duration_s * 1e6);
-    facts->frame_rate_num = info->fps_num;
-    facts->frame_rate_den = info->fps_den;
-    facts->n_frames = info->n_frames;
-    facts->width = info->coded_width;
-    facts->height = info->coded_height;
-    facts->rotation = info->rotation;
-    return TRUE;
-}
-
 static int project_new(const char *path)
 {
     GError *error = NULL;
@@ -101,10 +71,15 @@ static int project_add(const char *path, int n_videos, char **videos)
     /* Probe everything first: a video that cannot be read adds nothing. */
     for (int i = 0; i < n_videos && status == 0; i++) {
         GError *error = NULL;
-        if (!probe_video(videos[i], &facts[i], &error)) {
+        gboolean truncated = FALSE;
+        if (!mimica_analysis_probe_video(videos[i], &facts[i], &truncated, NULL, &error)) {
             fprintf(stderr, "mimica-cli project add: %s\n", error->message);
             g_error_free(error);
             status = 1;
+        } else if (truncated) {
+            fprintf(stderr,
+                    "mimica-cli project add: warning: %s is truncated; %lld frames can be used\n",
+                    videos[i], (long long)facts[i].n_frames);
         }
     }
     for (int i = 0; i < n_videos && status == 0; i++) {

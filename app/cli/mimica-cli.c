@@ -10,6 +10,7 @@
 #include "mimica-cli.h"
 #include "mimica-config.h"
 
+extern const MimicaCliCommand mimica_cli_analyze;
 extern const MimicaCliCommand mimica_cli_project;
 extern const MimicaCliCommand mimica_cli_label;
 extern const MimicaCliCommand mimica_cli_export;
@@ -19,6 +20,7 @@ extern const MimicaCliCommand mimica_cli_backends;
 
 /* Subcommands, in the order --help lists them. Each is defined in its own cmd-*.c. */
 static const MimicaCliCommand *const commands[] = {
+    &mimica_cli_analyze,  /* cmd-analyze.c */
     &mimica_cli_project,  /* cmd-project.c */
     &mimica_cli_label,    /* cmd-label.c */
     &mimica_cli_export,   /* cmd-export.c */

@@ -516,7 +516,10 @@ static gboolean build_index(MimicaDecoder *dec, GCancellable *cancellable, GErro
     if (dec->fmt->nb_streams == 1 && dec->fmt->duration != AV_NOPTS_VALUE &&
         dec->fmt->duration > 0) {
         double stated = (double)dec->fmt->duration / AV_TIME_BASE;
-        double frame_s = last * dec->tb;
+        /* the tolerance is a typical frame's length: the last packet's own duration may be
+         * a token 1 tick (some muxers and encoders write that) while the container's stated
+         * duration counts a whole frame for it */
+        double frame_s = MAX(last, mean) * dec->tb;
         short_duration = stated > info->duration_s + 1.5 * frame_s + 0.001;
     }
     info->truncated =

@@ -61,6 +61,21 @@ int mimica_store_get_model_aus(MimicaStore *store, gint64 model_id, int *aus, GE
     return n;
 }
 
+gint64 mimica_store_find_video(MimicaStore *store, const char *content_hash, GError **error)
+{
+    sqlite3_stmt *st =
+        _mimica_store_stmt(store, "SELECT id FROM videos WHERE content_hash = ?1", error);
+    if (!st)
+        return 0;
+    sqlite3_bind_text(st, 1, content_hash, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    gint64 id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        _mimica_store_set_error(store, rc, error, "finding a video");
+    return id;
+}
+
 /* Analyses ---------------------------------------------------------------------------------- */
 
 void mimica_analysis_row_clear(MimicaAnalysisRow *row)

@@ -46,5 +46,5 @@ int _mimica_store_model_n_aus(MimicaStore *store, gint64 model_id, GError **erro
 gint64 _mimica_store_face_id(MimicaStore *store, gint64 video_id, int track, gboolean create,
                              GError **error);
 gboolean _mimica_store_put_rows(MimicaStore *store, gint64 video_id, gint64 model_id,
-                                const MimicaPrediction *rows, const int *tracks, int track,
-                                gsize n, GError **error);
+                                const MimicaPrediction *rows, const int *tracks, int track, gsize n,
+                                GError **error);

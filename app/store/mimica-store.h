@@ -184,6 +184,8 @@ gboolean mimica_store_training_run_update(MimicaStore *store, gint64 run_id, con
 
 /* Analyses, calibrations, jobs (mimica-store-analysis.c) ------------------------------------ */
 
+/* The video with this content hash; 0 (no error) when the project has none. */
+gint64 mimica_store_find_video(MimicaStore *store, const char *content_hash, GError **error);
 /* A model row by file and name; 0 (no error) when there is none. */
 gint64 mimica_store_find_model(MimicaStore *store, const char *file, const char *name,
                                GError **error);

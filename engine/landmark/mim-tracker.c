@@ -104,6 +104,19 @@ int mim_tracker_add(mim_tracker *t, const mim_face_box *box)
     return tr->id;
 }
 
+static void remove_track(mim_tracker *t, int i);
+
+int mim_tracker_remove(mim_tracker *t, int id)
+{
+    for (int i = 0; i < t->n_tracks; i++)
+        if (t->tracks[i].id == id) {
+            remove_track(t, i);
+            t->need_detect = 1; /* whatever took its place is looked for at once */
+            return 0;
+        }
+    return -1;
+}
+
 static double box_iou(const mim_face_box *a, const mim_face_box *b)
 {
     double iw = fmin(a->right, b->right) - fmax(a->left, b->left) + 1;
@@ -114,6 +127,13 @@ static double box_iou(const mim_face_box *a, const mim_face_box *b)
     double aa = (a->right - a->left + 1) * (a->bottom - a->top + 1);
     double ab = (b->right - b->left + 1) * (b->bottom - b->top + 1);
     return inter / (aa + ab - inter);
+}
+
+/* Does a contain the centre of b? */
+static int box_holds_centre(const mim_face_box *a, const mim_face_box *b)
+{
+    double cx = 0.5 * (b->left + b->right), cy = 0.5 * (b->top + b->bottom);
+    return cx >= a->left && cx <= a->right && cy >= a->top && cy <= a->bottom;
 }
 
 static void remove_track(mim_tracker *t, int i)
@@ -232,10 +252,12 @@ int mim_tracker_update(mim_tracker *t, const mim_image *frame)
             fit_detection(t, i, frame, &det[d]);
             if (t->tracks[i].confidence < t->p.min_confidence)
                 continue;
-            /* the fitted face may coincide with a tracked one although the boxes did not */
+            /* the fitted face may coincide with a tracked one although the boxes did not, or
+             * enclose one (a false detection over a group of faces fits a "face" across them) */
             int dup = 0;
             for (int k = 0; k < t->n_tracks && !dup; k++)
-                dup = box_iou(&t->next_box[i], &t->next_box[k]) > 0.5;
+                dup = box_iou(&t->next_box[i], &t->next_box[k]) > 0.5 ||
+                      box_holds_centre(&t->tracks[i].box, &t->next_box[k]);
             if (dup)
                 continue;
             t->tracks[i].id = t->next_id++;

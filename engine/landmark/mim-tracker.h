@@ -61,6 +61,9 @@ void mim_tracker_free(mim_tracker *t);
 int mim_tracker_update(mim_tracker *t, const mim_image *frame);
 /* Starts tracking a face in the given box from the next update; returns its id (-1 if full). */
 int mim_tracker_add(mim_tracker *t, const mim_face_box *box);
+/* Stops tracking face `id` (the caller found it gone, e.g. a face check failed); the detector
+ * runs on the next frame. Returns -1 if no such face. */
+int mim_tracker_remove(mim_tracker *t, int id);
 /* Forgets every face (e.g. after a seek); ids keep growing. */
 void mim_tracker_reset(mim_tracker *t);
 

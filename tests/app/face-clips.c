@@ -978,7 +978,7 @@ static FcScene *preset_one_face_cut(const char *shared, GError **error)
     fc_face_place(f, 60, 170, 250, 70, -6, TRUE);
     fc_face_place(f, 89, 330, 230, 78, 2, TRUE);
     fc_face_express(f, 72, "");
-    fc_face_express(f, 82, "6:3 12:4");
+    fc_face_express(f, 82, "6:4 12:5");
     return g_steal_pointer(&s);
 }
 
@@ -987,7 +987,8 @@ static FcScene *preset_three_faces(const char *shared, GError **error)
     /* Three people from three photos side by side on a plain background, each region 2.2 face
      * sizes so that they do not overlap, all drifting and swaying a little:
      *   - faceapi sample3's right person (dark hair, smiling with teeth) smiles wider (AU6 4,
-     *     AU12 5) from 20 to 35 and stays so;
+     *     AU12 5) from 20 to 30, holds it to 40, neutral again at 50 (a person's baseline is
+     *     found in the frames where the face is calmest: most of them must be neutral);
      *   - faceapi sample6's rightmost person raises her brows (AU1+2 5) from 30 to 45, back by 60;
      *   - a PASCAL VOC face (2008_002506, the left man, box 108 px, shown a little larger than in
      *     his photo) blinks: shut at 53, open at 50 and 56. */
@@ -1015,7 +1016,9 @@ static FcScene *preset_three_faces(const char *shared, GError **error)
         }
     }
     fc_face_express(f[0], 20, "");
-    fc_face_express(f[0], 35, "6:4 12:5");
+    fc_face_express(f[0], 30, "6:4 12:5");
+    fc_face_express(f[0], 40, "6:4 12:5");
+    fc_face_express(f[0], 50, "");
     fc_face_express(f[1], 30, "");
     fc_face_express(f[1], 45, "1:5 2:5");
     fc_face_express(f[1], 60, "");

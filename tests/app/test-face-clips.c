@@ -201,11 +201,11 @@ static void test_truth(void)
             g_assert_false(t.face[0].drawn);
     }
     fc_scene_render(cut, 85, NULL, &t, NULL);
-    g_assert_cmpfloat(fc_truth_au(&t, 0, 12), ==, 4);
-    g_assert_cmpfloat(fc_truth_au(&t, 0, 6), ==, 3);
+    g_assert_cmpfloat(fc_truth_au(&t, 0, 12), ==, 5);
+    g_assert_cmpfloat(fc_truth_au(&t, 0, 6), ==, 4);
     g_assert_cmpfloat(fc_truth_au(&t, 0, 3), ==, -1);
     fc_scene_render(cut, 77, NULL, &t, NULL); /* halfway up the smile */
-    g_assert_cmpfloat_with_epsilon(fc_truth_au(&t, 0, 12), 2, 1e-5);
+    g_assert_cmpfloat_with_epsilon(fc_truth_au(&t, 0, 12), 2.5, 1e-5);
 
     /* rendering: away from every face's region the frame is the background, exactly; where a
      * face is, it is not */
