@@ -313,6 +313,7 @@ typedef struct {
     mim_detect_opts opts; /* for the whole frame, at `scale` */
     double scale;         /* the frame is detected at this scale (<= 1) */
     mim_image *small;
+    mim_image *check; /* scratch of face_check */
     double *seconds;
     GError **error;
 } Detector;
@@ -360,31 +361,51 @@ static int detect_faces(void *user, const mim_image *frame, mim_face_box *boxes,
 }
 
 /* Is there a face where the tracker follows one? The cascade in a window of 2.2 face sides
- * around the box, at sizes 0.6x to 1.7x the cascade box that maps to it (FORMATS.md A.4). */
-static gboolean face_check(const Detector *d, const mim_image *frame, const mim_face_box *box)
+ * around the box, at sizes 0.6x to 1.7x the cascade box that maps to it (FORMATS.md A.4). The
+ * window is first scaled so that the face is about 40 pixels wide (the cascade's window is 24):
+ * a check costs the same for every face size. */
+#define CHECK_FACE_PX 40.0
+static gboolean face_check(Detector *d, const mim_image *frame, const mim_face_box *box)
 {
     double side = box->right - box->left + 1;
     double cw = side / 0.876; /* the cascade box of this dlib-convention box */
     double cx = 0.5 * (box->left + box->right), cy = 0.5 * (box->top + box->bottom);
     int half = (int)ceil(1.1 * cw);
     int x0 = MAX(0, (int)floor(cx) - half), y0 = MAX(0, (int)floor(cy) - half);
-    int x1 = MIN(frame->width, (int)floor(cx) + half),
-        y1 = MIN(frame->height, (int)floor(cy) + half);
+    int x1 = MIN(frame->width, (int)floor(cx) + half);
+    int y1 = MIN(frame->height, (int)floor(cy) + half);
     if (x1 - x0 < 24 || y1 - y0 < 24)
         return FALSE;
     mim_image roi = mim_image_view(mim_image_row8(frame, y0) + (size_t)x0 * 3, x1 - x0, y1 - y0,
                                    frame->stride, MIM_IMAGE_RGB8);
+    double scale = MIN(1.0, CHECK_FACE_PX / cw);
+    const mim_image *img = &roi;
+    if (scale < 1.0) {
+        int w = MAX(24, (int)lround(roi.width * scale)),
+            h = MAX(24, (int)lround(roi.height * scale));
+        if (d->check && (d->check->width != w || d->check->height != h))
+            image_release(&d->check);
+        if (!d->check)
+            d->check = mim_image_new(w, h, MIM_IMAGE_RGB8);
+        if (!d->check)
+            return TRUE; /* out of memory: keep the face rather than lose it */
+        mim_image_resize(&roi, d->check);
+        img = d->check;
+        scale = (double)w / roi.width;
+    }
+    double scw = cw * scale;
     mim_detect_opts o;
     mim_detect_opts_init(&o);
     o.min_neighbors = 2;
-    o.min_width = o.min_height = MAX(24, (int)(0.6 * cw));
-    o.max_width = o.max_height = MAX(o.min_width + 1, (int)(1.7 * cw));
+    o.min_width = o.min_height = MAX(24, (int)(0.6 * scw));
+    o.max_width = o.max_height = MAX(o.min_width + 1, (int)ceil(1.7 * scw));
     mim_face_rect *rects = NULL;
     size_t n = 0;
     gboolean found = FALSE;
-    if (mim_cascade_detect(d->cascade, &roi, &o, &rects, &n, NULL, 0) == 0) {
+    if (mim_cascade_detect(d->cascade, img, &o, &rects, &n, NULL, 0) == 0) {
         for (size_t i = 0; i < n && !found; i++) {
-            double rx = x0 + rects[i].x + 0.5 * rects[i].w, ry = y0 + rects[i].y + 0.5 * rects[i].h;
+            double rx = x0 + (rects[i].x + 0.5 * rects[i].w) / scale;
+            double ry = y0 + (rects[i].y + 0.5 * rects[i].h) / scale;
             found = fabs(rx - cx) < 0.5 * cw && fabs(ry - cy) < 0.5 * cw;
         }
     }
@@ -546,10 +567,11 @@ static gboolean track_video(Run *r, const MimicaAnalysisRow *analysis, const cha
     stats->n_total = info->n_frames;
 
     int max_faces = o->max_faces > 0 ? MIN(o->max_faces, MIMICA_ANALYSIS_MAX_FACES) : 4;
-    int min_face = o->min_face > 0 ? o->min_face : MAX(40, MIN(info->width, info->height) / 12);
+    int min_face = o->min_face > 0 ? o->min_face : MAX(32, MIN(info->width, info->height) / 10);
     det.cascade = cascade;
     mim_detect_opts_init(&det.opts);
-    det.scale = MIN(1.0, 32.0 / min_face);
+    /* the smallest face sought at about the cascade's window (24): the frame is shrunk so */
+    det.scale = MIN(1.0, 26.0 / min_face);
     det.opts.min_width = det.opts.min_height = MAX(24, (int)floor(min_face * det.scale));
     det.seconds = &stats->stage_s[MIMICA_STAGE_DETECT];
     det.error = &detect_error;
@@ -743,6 +765,7 @@ out:
     g_ptr_array_unref(held);
     g_array_unref(persons);
     image_release(&det.small);
+    image_release(&det.check);
     g_clear_object(&source);
     mim_tracker_free(tracker);
     mim_shape_predictor_free(sp);

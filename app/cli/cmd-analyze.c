@@ -43,7 +43,7 @@ static const char analyze_usage[] =
     "  --smooth N           smooth intensities over N frames (centred mean; raw values kept)\n"
     "  --baseline F:L       every person's neutral face from frames F..L (default: found\n"
     "                       automatically in low-activity frames)\n"
-    "  --min-face PIXELS    smallest face to find (default: shorter side / 12, at least 40)\n"
+    "  --min-face PIXELS    smallest face to find (default: shorter side / 10, at least 32)\n"
     "  --batch N            network batch size (default 8)\n"
     "  --progress MODE      bar on a terminal (auto: a bar when stderr is a terminal, nothing in\n"
     "                       a pipe), json: one JSON object per line on stdout, none\n"

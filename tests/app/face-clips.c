@@ -804,10 +804,10 @@ gboolean fc_make_clip(const char *path, const FcScene *s, char **skip, GError **
         c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     if (!strcmp(ci->encoder, "libx264")) {
         av_opt_set(c->priv_data, "preset", "veryfast", 0);
-        av_opt_set(c->priv_data, "crf", "18", 0);
+        av_opt_set_int(c->priv_data, "crf", s->crf ? s->crf : 18, 0);
     } else if (!strcmp(ci->encoder, "libx265")) {
         av_opt_set(c->priv_data, "preset", "ultrafast", 0);
-        av_opt_set(c->priv_data, "crf", "20", 0);
+        av_opt_set_int(c->priv_data, "crf", s->crf ? s->crf : 20, 0);
         av_opt_set(c->priv_data, "x265-params", "log-level=error", 0);
     } else {
         /* the MPEG-4 family (mpeg4, msmpeg4, wmv2): fixed quantiser, near-transparent */
@@ -1080,6 +1080,45 @@ static FcScene *preset_blinks(const char *shared, GError **error)
     return g_steal_pointer(&s);
 }
 
+static FcScene *preset_demo(const char *shared, GError **error)
+{
+    /* The demo video of `make run` (data/demo/mimica-demo.mp4, made by
+     * tests/app/make-demo-video): faceapi sample6, rightmost person (MIT, as the face-api
+     * package states), 640x480, 25 fps, 300 frames. Moves slowly; neutral 0..39; smile (AU6 4,
+     * AU12 5) 40..55 up, held to 80, down by 95; raised brows (AU1+2 5) 110..120 up, held to 140,
+     * down by 150; open mouth (AU25+26 5) 165..175 up, held to 190, closed by 200; blinks at
+     * 20, 105 and 210; slides out across the right edge 222..236, away until 254, cut back in
+     * at the left at 255, neutral to the end. */
+    g_autoptr(FcScene) s = fc_scene_new(640, 480, 300);
+    fc_scene_set_cfr(s, 25);
+    fc_scene_set_background(s, FC_BACKGROUND_PLAIN, 2026);
+    s->container = FC_CONTAINER_MP4_H264;
+    s->crf = 26;
+    FcFace *f = fc_scene_add_face(s, shared, "sample6.jpg", 3, 3, 95, error);
+    if (!f)
+        return NULL;
+    fc_face_place(f, 0, 300, 215, 88, -2, TRUE);
+    fc_face_place(f, 100, 340, 205, 94, 3, TRUE);
+    fc_face_place(f, 200, 310, 225, 90, -3, TRUE);
+    fc_face_place(f, 222, 350, 220, 90, 0, TRUE);
+    fc_face_place(f, 236, 900, 220, 90, 0, TRUE);
+    fc_face_place(f, 254, 900, 220, 90, 0, FALSE);
+    fc_face_place(f, 255, 200, 230, 85, 2, TRUE);
+    fc_face_place(f, 299, 300, 215, 88, -1, TRUE);
+    static const struct {
+        int frame;
+        const char *aus;
+    } keys[] = {{18, ""},          {20, "45:5"},        {22, ""},          {40, ""},
+                {55, "6:4 12:5"},  {80, "6:4 12:5"},    {95, ""},          {103, ""},
+                {105, "45:5"},     {107, ""},           {110, ""},         {120, "1:5 2:5"},
+                {140, "1:5 2:5"},  {150, ""},           {165, ""},         {175, "25:5 26:5"},
+                {190, "25:5 26:5"}, {200, ""},          {208, ""},         {210, "45:5"},
+                {212, ""}};
+    for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
+        fc_face_express(f, keys[i].frame, keys[i].aus);
+    return g_steal_pointer(&s);
+}
+
 static const struct {
     const char *name;
     FcScene *(*make)(const char *shared, GError **error);
@@ -1089,13 +1128,15 @@ static const struct {
     {"three-faces", preset_three_faces},
     {"expressions", preset_expressions},
     {"blinks", preset_blinks},
+    {"demo", preset_demo},
 };
 
 const char *const *fc_scene_preset_names(void)
 {
+    /* the test scenes; "demo" is made on its own (tests/app/make-demo-video) */
     static const char *const names[] = {"one-face-moves", "one-face-cut", "three-faces",
                                         "expressions",    "blinks",       NULL};
-    G_STATIC_ASSERT(G_N_ELEMENTS(names) == G_N_ELEMENTS(presets) + 1);
+    G_STATIC_ASSERT(G_N_ELEMENTS(names) == G_N_ELEMENTS(presets)); /* + NULL, - demo */
     return names;
 }
 

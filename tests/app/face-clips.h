@@ -82,6 +82,7 @@ typedef struct {
     int tb_den;
     int fps; /* nominal rate (constant-rate clips: tb = 1/fps, pts = index) */
     FcContainer container;
+    int crf; /* H.264 / HEVC constant rate factor; 0 = 18 (H.264), 20 (HEVC) */
     FcBackground background;
     guint32 seed;  /* background noise */
     mim_image *bg; /* the rendered background (RGB8, width x height) */
@@ -148,7 +149,7 @@ gboolean fc_face_express(FcFace *f, int frame, const char *aus);
  *                     neutral between; MOV/HEVC, VFR, 120 frames
  *   "blinks"          one face blinking three times while it rolls its head from -8 to +8
  *                     degrees; WMV (msmpeg4), VFR, 60 frames
- * NULL terminated. */
+ * fc_scene_preset_names lists the test scenes (all but "demo"), NULL terminated. */
 const char *const *fc_scene_preset_names(void);
 FcScene *fc_scene_preset(const char *name, const char *shared_dir, GError **error);
 
