@@ -264,8 +264,12 @@ static gpointer au_thread_main(gpointer data)
         gboolean end = f->end;
         if (end)
             frame_item_free(f);
-        if (!store) /* keep draining, so that the producer never waits forever */
+        if (!store) { /* failed: drain until the end marker, so the producer never waits */
+            if (end)
+                break;
+            frame_item_free(f);
             continue;
+        }
         if (!end) {
             for (int k = 0; k < f->n_faces; k++)
                 n_crops += f->faces[k].chw != NULL;
@@ -1023,6 +1027,8 @@ gboolean mimica_analysis_run(MimicaStore *store, gint64 video_id, const MimicaAn
         mimica_video_facts_clear(&facts);
         return FALSE;
     }
+    if (mimica_au_model_is_network(model))
+        mimica_au_model_set_batch(model, o->batch > 0 ? o->batch : 8);
     Run r = {video_id, store, o, model, 0, cancellable, progress, user_data, stats};
     r.model_id = model_row(store, model, error);
     stats->video_id = video_id;

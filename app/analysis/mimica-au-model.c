@@ -22,6 +22,9 @@ struct _MimicaAuModel {
     int aus[128];
     float thresholds[128];
     /* network */
+    int batch;      /* every inference runs at this batch size (one set of primitives) */
+    float *scratch; /* (batch, 3, 176, 176) inputs of a padded last chunk */
+    float *out;     /* (batch, n_aus) */
     mim_backend *be;
     mim_ctx *ctx;
     mim_aunet *net;
@@ -166,6 +169,7 @@ MimicaAuModel *mimica_au_model_open(const char *spec, const char *backend, GErro
         path = g_file_get_path(file);
     }
     m->network = TRUE;
+    m->batch = 8;
     m->file = g_strdup(path);
     m->name = g_path_get_basename(path);
     if (!open_network(m, path, backend, error)) {
@@ -179,6 +183,8 @@ void mimica_au_model_free(MimicaAuModel *m)
 {
     if (!m)
         return;
+    g_free(m->scratch);
+    g_free(m->out);
     mim_aunet_free(m->net);
     mim_ctx_free(m->ctx);
     mim_backend_free(m->be);
@@ -242,15 +248,46 @@ char *mimica_au_model_metrics_json(const MimicaAuModel *m)
     return g_string_free(s, FALSE);
 }
 
+void mimica_au_model_set_batch(MimicaAuModel *m, int batch)
+{
+    g_return_if_fail(batch >= 1);
+    if (batch == m->batch)
+        return;
+    m->batch = batch;
+    g_clear_pointer(&m->scratch, g_free);
+    g_clear_pointer(&m->out, g_free);
+}
+
+int mimica_au_model_get_batch(const MimicaAuModel *m)
+{
+    return m->batch;
+}
+
 gboolean mimica_au_model_infer(MimicaAuModel *m, const float *chw, int n, float *prob,
                                GError **error)
 {
     g_return_val_if_fail(m->network, FALSE);
-    mim_status st = mim_aunet_infer(m->net, chw, n, MIM_AUNET_PATH_TARGET, prob, NULL, NULL);
-    if (st != MIM_OK) {
-        g_set_error(error, MIMICA_ERROR, MIMICA_ERROR_FAILED, "AU network on %s: %s (%s)",
-                    mim_backend_name(m->be), mim_ctx_last_error(m->ctx), mim_status_str(st));
-        return FALSE;
+    const gsize crop = 3 * MIM_AUNET_CROP * MIM_AUNET_CROP;
+    if (!m->scratch) {
+        m->scratch = g_malloc0((gsize)m->batch * crop * sizeof(float));
+        m->out = g_malloc((gsize)m->batch * m->n_aus * sizeof(float));
+    }
+    /* whole batches of the model's size: a backend plans (oneDNN: creates primitives) per
+     * shape, so a varying last batch would cost a new plan each time; the last chunk is padded
+     * with zeros (samples do not mix in eval mode: batch norm uses running statistics) */
+    for (int i = 0; i < n; i += m->batch) {
+        int k = MIN(m->batch, n - i);
+        memcpy(m->scratch, chw + (gsize)i * crop, (gsize)k * crop * sizeof(float));
+        if (k < m->batch)
+            memset(m->scratch + (gsize)k * crop, 0, (gsize)(m->batch - k) * crop * sizeof(float));
+        mim_status st = mim_aunet_infer(m->net, m->scratch, m->batch, MIM_AUNET_PATH_TARGET, m->out,
+                                        NULL, NULL);
+        if (st != MIM_OK) {
+            g_set_error(error, MIMICA_ERROR, MIMICA_ERROR_FAILED, "AU network on %s: %s (%s)",
+                        mim_backend_name(m->be), mim_ctx_last_error(m->ctx), mim_status_str(st));
+            return FALSE;
+        }
+        memcpy(prob + (gsize)i * m->n_aus, m->out, (gsize)k * m->n_aus * sizeof(float));
     }
     return TRUE;
 }

@@ -44,8 +44,12 @@ const char *mimica_au_model_get_provenance(const MimicaAuModel *m);
 /* metrics JSON for the models row: {"kind": ..., "thresholds": [...], "backend": ...} */
 char *mimica_au_model_metrics_json(const MimicaAuModel *m);
 
+/* Network: the batch size inferences run at (default 8): n inputs go in chunks of it, the last
+ * padded, so that the backend plans one shape only. */
+void mimica_au_model_set_batch(MimicaAuModel *m, int batch);
+int mimica_au_model_get_batch(const MimicaAuModel *m);
 /* Network: AU probabilities prob (n, n_aus) of n network inputs chw (n, 3, 176, 176)
- * (mim_align_face's tensor). */
+ * (mim_align_face's tensor); any n. */
 gboolean mimica_au_model_infer(MimicaAuModel *m, const float *chw, int n, float *prob,
                                GError **error);
 

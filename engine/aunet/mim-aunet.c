@@ -499,10 +499,21 @@ mim_status mim_aunet_fau(mim_aunet *m, mim_tensor *f, int training, mim_tensor *
     const int n_au = m->layout->n_au;
     for (int a = 0; a < n_au; a++)
         TRY(fau_branch(m, f, a, training, &outs[a]));
-    if (n_au == 1)
-        *logits = outs[0];
-    else
-        TRY(mim_concat_channels(m->ctx, outs, n_au, logits));
+    /* one concat takes at most 8 tensors (a tape entry's inputs): more AUs are joined 8 at a
+     * time, then the groups (the same values in the same order) */
+    int n = n_au;
+    while (n > 1) {
+        int k = 0;
+        for (int i = 0; i < n; i += 8, k++) {
+            int g = n - i < 8 ? n - i : 8;
+            if (g == 1)
+                outs[k] = outs[i];
+            else
+                TRY(mim_concat_channels(m->ctx, outs + i, g, &outs[k]));
+        }
+        n = k;
+    }
+    *logits = outs[0];
 out:
     return st;
 }
