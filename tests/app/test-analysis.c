@@ -20,6 +20,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <png.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -727,6 +728,68 @@ static void test_resume(Fixture *f, gconstpointer data)
     fc_scene_free(s);
 }
 
+static void write_png(const mim_image *im, const char *path)
+{
+    FILE *f = g_fopen(path, "wb");
+    g_assert_nonnull(f);
+    png_structp p = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(p);
+    g_assert_true(p && info && !setjmp(png_jmpbuf(p)));
+    png_init_io(p, f);
+    png_set_IHDR(p, info, (png_uint_32)im->width, (png_uint_32)im->height, 8, PNG_COLOR_TYPE_RGB,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(p, info);
+    for (int y = 0; y < im->height; y++)
+        png_write_row(p, mim_image_row8(im, y));
+    png_write_end(p, NULL);
+    png_destroy_write_struct(&p, &info);
+    fclose(f);
+}
+
+/* An image folder is a frame sequence (frame_1.png .. frame_12.png: numbers sorted as numbers);
+ * the CSV is named after the folder. */
+static void test_image_folder(Fixture *f, gconstpointer data)
+{
+    if (!ready(f))
+        return;
+    GError *error = NULL;
+    g_autoptr(FcScene) s = fc_scene_preset("one-face-moves", f->shared, &error);
+    g_assert_no_error(error);
+    s->n_frames = 12;
+    g_autofree char *dir = g_build_filename(f->dir, "frames", NULL);
+    g_assert_cmpint(g_mkdir(dir, 0700), ==, 0);
+    mim_image *im = mim_image_new(s->width, s->height, MIM_IMAGE_RGB8);
+    for (int i = 0; i < s->n_frames; i++) {
+        g_assert_true(fc_scene_render(s, i, im, NULL, &error));
+        g_autofree char *name = g_strdup_printf("frame_%d.png", i + 1);
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+        write_png(im, path);
+    }
+    mim_image_free(im);
+    g_autofree char *out = g_build_filename(f->dir, "out", NULL);
+    Run r = cli(f, (const char *const[]){"analyze", dir, "-o", out, "--max-faces", "1", NULL});
+    g_test_message("image folder: exit %d %s", r.status, r.err);
+    g_assert_cmpint(r.status, ==, 0);
+    run_clear(&r);
+    g_autofree char *csv_path = g_build_filename(out, "frames.csv", NULL);
+    Csv c = {0};
+    csv_read(csv_path, &c);
+    g_assert_cmpuint(c.rows->len, ==, (guint)s->n_frames);
+    double worst = 0;
+    for (guint i = 0; i < c.rows->len; i++) {
+        const CsvRow *row = &g_array_index(c.rows, CsvRow, i);
+        FcTruth t;
+        g_assert_true(fc_scene_render(s, (int)i, NULL, &t, NULL));
+        g_assert_cmpint(row->frame, ==, (int)i + 1);
+        g_assert_cmpint(row->success, ==, 1);
+        worst = fmax(worst, mean_err_iod(row->xy, t.face[0].xy));
+    }
+    g_test_message("image folder: %u rows, worst frame's landmarks %.2f %% IOD from the photo's",
+                   c.rows->len, 100 * worst);
+    g_assert_cmpfloat(worst, <, 0.05);
+    csv_free(&c);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -743,5 +806,7 @@ int main(int argc, char **argv)
     g_test_add("/analysis/network-model", Fixture, NULL, fixture_setup, test_network_model,
                fixture_teardown);
     g_test_add("/analysis/resume", Fixture, NULL, fixture_setup, test_resume, fixture_teardown);
+    g_test_add("/analysis/image-folder", Fixture, NULL, fixture_setup, test_image_folder,
+               fixture_teardown);
     return g_test_run();
 }
