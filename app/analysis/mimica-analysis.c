@@ -252,6 +252,8 @@ static gpointer au_thread_main(gpointer data)
 {
     AuThread *t = data;
     MimicaStore *store = mimica_store_open(t->store_path, &t->error);
+    if (!store)
+        bounded_close(t->in); /* the producer stops at its next frame */
     GPtrArray *pending = g_ptr_array_new_with_free_func((GDestroyNotify)frame_item_free);
     GArray *rows = g_array_new(FALSE, FALSE, sizeof(MimicaPrediction));
     GArray *tracks = g_array_new(FALSE, FALSE, sizeof(int));
@@ -302,6 +304,8 @@ static gpointer au_thread_main(gpointer data)
         store = NULL;
         bounded_close(t->in);
         g_ptr_array_set_size(pending, 0);
+        if (end)
+            break;
     }
     g_ptr_array_unref(pending);
     g_array_unref(rows);
