@@ -299,27 +299,11 @@ gboolean mimica_store_foreach_prediction(MimicaStore *store, gint64 video_id, gi
     MimicaPrediction *p = g_new0(MimicaPrediction, 1);
     gboolean ok = TRUE;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        memset(p, 0, sizeof *p);
         int t = sqlite3_column_int(st, 0);
-        p->frame = sqlite3_column_int64(st, 1);
-        p->timestamp = sqlite3_column_double(st, 2);
-        p->confidence = (float)sqlite3_column_double(st, 3);
-        p->success = sqlite3_column_int(st, 4) != 0;
-        p->has_box = sqlite3_column_type(st, 5) != SQLITE_NULL;
-        for (int k = 0; p->has_box && k < 4; k++)
-            p->box[k] = (float)sqlite3_column_double(st, 5 + k);
-        p->has_landmarks =
-            _mimica_store_floats_from_blob(sqlite3_column_blob(st, 9), sqlite3_column_bytes(st, 9),
-                                           p->landmarks, 2 * MIMICA_N_LANDMARKS);
-        p->n_aus = n_aus;
-        if (!_mimica_store_floats_from_blob(sqlite3_column_blob(st, 10),
-                                            sqlite3_column_bytes(st, 10), p->au_prob, n_aus))
+        if (!_mimica_store_prediction_from_row(st, 2, n_aus, p))
             for (int a = 0; a < n_aus; a++)
                 p->au_prob[a] = NAN;
-        p->has_intensity = _mimica_store_floats_from_blob(
-            sqlite3_column_blob(st, 11), sqlite3_column_bytes(st, 11), p->au_intensity, n_aus);
-        p->has_pose = _mimica_store_floats_from_blob(sqlite3_column_blob(st, 12),
-                                                     sqlite3_column_bytes(st, 12), p->pose, 6);
+        p->frame = sqlite3_column_int64(st, 1);
         if (!func(t, p, user_data))
             break;
     }

@@ -48,3 +48,8 @@ gint64 _mimica_store_face_id(MimicaStore *store, gint64 video_id, int track, gbo
 gboolean _mimica_store_put_rows(MimicaStore *store, gint64 video_id, gint64 model_id,
                                 const MimicaPrediction *rows, const int *tracks, int track, gsize n,
                                 GError **error);
+/* A prediction from a row whose columns from COL on are timestamp, confidence, success, box_x,
+ * box_y, box_w, box_h, landmarks, au_prob, au_intensity, pose (frame left 0); FALSE when au_prob
+ * is not N_AUS values. */
+gboolean _mimica_store_prediction_from_row(sqlite3_stmt *st, int col, int n_aus,
+                                           MimicaPrediction *out);

@@ -251,6 +251,30 @@ gboolean mimica_store_put_predictions(MimicaStore *store, gint64 video_id, int t
     return ok;
 }
 
+gboolean _mimica_store_prediction_from_row(sqlite3_stmt *st, int col, int n_aus,
+                                           MimicaPrediction *out)
+{
+    memset(out, 0, sizeof *out);
+    out->timestamp = sqlite3_column_double(st, col);
+    out->confidence = (float)sqlite3_column_double(st, col + 1);
+    out->success = sqlite3_column_int(st, col + 2) != 0;
+    out->has_box = sqlite3_column_type(st, col + 3) != SQLITE_NULL;
+    for (int k = 0; out->has_box && k < 4; k++)
+        out->box[k] = (float)sqlite3_column_double(st, col + 3 + k);
+    out->has_landmarks = _mimica_store_floats_from_blob(sqlite3_column_blob(st, col + 7),
+                                                        sqlite3_column_bytes(st, col + 7),
+                                                        out->landmarks, 2 * MIMICA_N_LANDMARKS);
+    out->n_aus = n_aus;
+    gboolean prob_ok = _mimica_store_floats_from_blob(
+        sqlite3_column_blob(st, col + 8), sqlite3_column_bytes(st, col + 8), out->au_prob, n_aus);
+    out->has_intensity =
+        _mimica_store_floats_from_blob(sqlite3_column_blob(st, col + 9),
+                                       sqlite3_column_bytes(st, col + 9), out->au_intensity, n_aus);
+    out->has_pose = _mimica_store_floats_from_blob(
+        sqlite3_column_blob(st, col + 10), sqlite3_column_bytes(st, col + 10), out->pose, 6);
+    return prob_ok;
+}
+
 gboolean mimica_store_get_prediction(MimicaStore *store, gint64 video_id, int track,
                                      gint64 model_id, gint64 frame, MimicaPrediction *out,
                                      GError **error)
@@ -283,24 +307,8 @@ gboolean mimica_store_get_prediction(MimicaStore *store, gint64 video_id, int tr
             _mimica_store_set_error(store, rc, error, "reading a prediction");
         return FALSE;
     }
-    memset(out, 0, sizeof *out);
+    gboolean prob_ok = _mimica_store_prediction_from_row(st, 0, n_aus, out);
     out->frame = frame;
-    out->timestamp = sqlite3_column_double(st, 0);
-    out->confidence = (float)sqlite3_column_double(st, 1);
-    out->success = sqlite3_column_int(st, 2) != 0;
-    out->has_box = sqlite3_column_type(st, 3) != SQLITE_NULL;
-    for (int k = 0; out->has_box && k < 4; k++)
-        out->box[k] = (float)sqlite3_column_double(st, 3 + k);
-    out->has_landmarks =
-        _mimica_store_floats_from_blob(sqlite3_column_blob(st, 7), sqlite3_column_bytes(st, 7),
-                                       out->landmarks, 2 * MIMICA_N_LANDMARKS);
-    out->n_aus = n_aus;
-    gboolean prob_ok = _mimica_store_floats_from_blob(
-        sqlite3_column_blob(st, 8), sqlite3_column_bytes(st, 8), out->au_prob, n_aus);
-    out->has_intensity = _mimica_store_floats_from_blob(
-        sqlite3_column_blob(st, 9), sqlite3_column_bytes(st, 9), out->au_intensity, n_aus);
-    out->has_pose = _mimica_store_floats_from_blob(sqlite3_column_blob(st, 10),
-                                                   sqlite3_column_bytes(st, 10), out->pose, 6);
     sqlite3_reset(st);
     if (!prob_ok) {
         g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_CORRUPT,
