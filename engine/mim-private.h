@@ -3,15 +3,27 @@
 
 #include "mim-backend-impl.h"
 
-/* A chunked bump allocator over backend memory (be != NULL) or host memory (be == NULL). */
+/* A chunked bump allocator over backend memory (be != NULL) or host memory (be == NULL), with
+ * a list of released blocks that later allocations of the same (aligned) size take first. The
+ * list's nodes live in the host arena `meta`, reset together with this one. used and high count
+ * bump bytes (released blocks stay counted): the footprint that the next step needs. */
 typedef struct mim__chunk mim__chunk;
-typedef struct {
+typedef struct mim__free_block mim__free_block;
+typedef struct mim__arena mim__arena;
+struct mim__arena {
     mim_backend *be;
     size_t min_chunk;
     mim__chunk *chunks; /* newest first */
     size_t used, high;  /* bytes in use (all chunks), high-water mark */
     long *n_grow;       /* the context's counter */
-} mim__arena;
+    mim__arena *meta;   /* host arena for the free-list nodes; NULL: no releasing */
+    mim__free_block *free_list, *spare;
+};
+
+/* A step tensor flag (beside the public MIM_TENSOR_* bits): mim_tensor_set_requires_grad was
+ * called on it, so backward keeps its ->grad; other activation gradients are released as soon as
+ * the op that produced the tensor has passed its gradient on. */
+#define MIM__TENSOR_KEEP_GRAD (1u << 30)
 
 typedef struct mim__entry mim__entry;
 typedef mim_status (*mim__bw_fn)(mim_ctx *ctx, mim__entry *e);

@@ -48,11 +48,25 @@ static int arena_add_chunk(mim__arena *a, size_t cap)
     return 0;
 }
 
+struct mim__free_block {
+    mim__free_block *next;
+    void *p;
+    size_t n;
+};
+
 static void *arena_alloc(mim__arena *a, size_t n)
 {
     n = (n + ALIGN - 1) / ALIGN * ALIGN;
     if (!n)
         n = ALIGN;
+    for (mim__free_block **f = &a->free_list; *f; f = &(*f)->next)
+        if ((*f)->n == n) {
+            mim__free_block *b = *f;
+            *f = b->next;
+            b->next = a->spare;
+            a->spare = b;
+            return b->p;
+        }
     mim__chunk *c = a->chunks;
     if (!c || c->cap - c->used < n) {
         size_t cap = a->min_chunk;
@@ -72,8 +86,26 @@ static void *arena_alloc(mim__arena *a, size_t n)
     return p;
 }
 
+/* Gives back a block of n bytes from arena_alloc(a, n) for reuse within this step. */
+static void arena_release(mim__arena *a, void *p, size_t n)
+{
+    n = (n + ALIGN - 1) / ALIGN * ALIGN;
+    if (!n)
+        n = ALIGN;
+    mim__free_block *b = a->spare;
+    if (b)
+        a->spare = b->next;
+    else if (!a->meta || !(b = arena_alloc(a->meta, sizeof *b)))
+        return; /* kept until the reset */
+    b->p = p;
+    b->n = n;
+    b->next = a->free_list;
+    a->free_list = b;
+}
+
 static void arena_free_all(mim__arena *a)
 {
+    a->free_list = a->spare = NULL;
     while (a->chunks) {
         mim__chunk *c = a->chunks;
         a->chunks = c->next;
@@ -87,6 +119,7 @@ static void arena_free_all(mim__arena *a)
  * the next step of the same shapes fits without growing. */
 static void arena_reset(mim__arena *a)
 {
+    a->free_list = a->spare = NULL;
     if (a->chunks && a->chunks->next) {
         size_t high = a->high;
         arena_free_all(a);
@@ -145,6 +178,7 @@ mim_ctx *mim_ctx_new(mim_backend *be)
         ar[i]->min_chunk = mins[i];
         ar[i]->n_grow = &ctx->n_grow;
     }
+    ctx->step_data.meta = &ctx->step_host;
     ctx->grad_enabled = 1;
     return ctx;
 }
@@ -365,9 +399,9 @@ void mim_tensor_set_requires_grad(mim_tensor *t, int on)
 {
     MIM_ASSERT(t && !(t->flags & MIM_TENSOR_PARAM) && t->dtype == MIM_F32);
     if (on)
-        t->flags |= MIM_TENSOR_REQUIRES_GRAD;
+        t->flags |= MIM_TENSOR_REQUIRES_GRAD | MIM__TENSOR_KEEP_GRAD;
     else
-        t->flags &= ~(uint32_t)MIM_TENSOR_REQUIRES_GRAD;
+        t->flags &= ~(uint32_t)(MIM_TENSOR_REQUIRES_GRAD | MIM__TENSOR_KEEP_GRAD);
 }
 
 mim_status mim_tensor_copy(mim_tensor *dst, const mim_tensor *src)
@@ -550,6 +584,18 @@ float *mim__grad(mim_ctx *ctx, mim_tensor *t, mim_status *st)
     return MIM__F(t->grad);
 }
 
+/* After the op that produced t has run its backward, nothing reads t->grad again in this pass
+ * (the tape is walked newest first, so every consumer of t came before): an activation gradient
+ * goes back to the step arena for the next one of its size, unless the caller asked to keep it.
+ * A later backward on the same tape allocates it afresh. */
+static void release_grad(mim_ctx *ctx, mim_tensor *t)
+{
+    if (!t->grad || (t->flags & (MIM_TENSOR_PARAM | MIM_TENSOR_PERSIST | MIM__TENSOR_KEEP_GRAD)))
+        return;
+    arena_release(&ctx->step_data, t->grad->data, (size_t)mim_tensor_numel(t->grad) * 4);
+    t->grad = NULL;
+}
+
 mim_status mim_backward(mim_ctx *ctx, mim_tensor *loss)
 {
     MIM_ASSERT(ctx && loss && loss->ctx == ctx);
@@ -590,6 +636,7 @@ mim_status mim_backward(mim_ctx *ctx, mim_tensor *loss)
             continue;
         if ((st = e->bw(ctx, e)))
             return st;
+        release_grad(ctx, e->out);
     }
     return MIM_OK;
 }

@@ -16,7 +16,10 @@
  * entry to the context's tape. mim_backward(ctx, loss) walks the tape in reverse, visits only the
  * entries the loss depends on, and accumulates d loss / d t into t->grad of every tensor that
  * requires grad (parameter gradients add up across calls until mim_param_zero_grad; activation
- * gradients are cleared at the start of each backward). More ops may be appended after a backward
+ * gradients are cleared at the start of each backward, and an intermediate activation's gradient
+ * is released, its memory reused, as soon as the op that produced the activation has run its
+ * backward: read ->grad only of parameters and of tensors marked with
+ * mim_tensor_set_requires_grad, which keep theirs). More ops may be appended after a backward
  * and a second backward run on the same tape (MODEL.md §5: discriminator loss, then the generator
  * loss). Ops never modify their inputs; do not change a parameter between its use in a recorded op
  * and a backward that reaches that op.

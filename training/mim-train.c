@@ -265,9 +265,8 @@ static mim_status adam_group(mim_trainer *tr, mim_aunet_group g)
             continue; /* no loss reaches the projectors: PyTorch skips grad None */
         mim_tensor *t = mim_aunet_tensor(tr->m, p);
         MIM_ASSERT(t->grad != NULL);
-        tr->adam_t[p]++;
-        TRY(mim_adam_update(tr->ctx, t, t->grad, tr->adam_m[p], tr->adam_v[p],
-                            h->lr * tr->lr_factor, h->beta1, h->beta2, h->eps, tr->adam_t[p]));
+        TRY(mim_adam_step(tr->ctx, t, t->grad, tr->adam_m[p], tr->adam_v[p], h, tr->lr_factor,
+                          &tr->adam_t[p]));
     }
 out:
     return st;

@@ -5,6 +5,14 @@
 
 #include "ref.h"
 
+/* The branch is x > 0, as in PyTorch. An input within rounding of zero may take the other branch
+ * than another float32 implementation does; its gradient then differs by 0.75·dy at that one
+ * element, which shows as one output channel of the previous conv's weight gradient being off.
+ * tests/reference/test-grads.c: Dt.net.0.weight channel 3 (4.2e-2 of the slot's max; the other
+ * channels 1.7e-6) comes from the IN output at (0, 3, 13, 9) of Dt(Ft): -1.34e-6 here, -4.9e-9 in
+ * float64 from the reference's own Ft, i.e. x - mean = -7e-10 against ulp(x) = 1.5e-8. A tie, not
+ * a normalisation bug: the IN/BN statistics are in double (|mean|/std <= 1.8 in that layer), and
+ * recomputing them in double for backward changes no gradient. */
 mim_status mim__ref_prelu_forward(mim_backend *be, int64_t n, float *y, const float *x,
                                   const float *slope)
 {

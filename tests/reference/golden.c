@@ -202,8 +202,16 @@ int32_t *golden_read_i32(const golden *g, const char *name, size_t *numel, char 
 golden_weight *golden_read_weight_index(const golden *g, const char *which, int *n, char *why,
                                         size_t why_size)
 {
+    char name[128];
+    snprintf(name, sizeof name, "weights_%s", which);
+    return golden_read_param_index(g, name, n, why, why_size);
+}
+
+golden_weight *golden_read_param_index(const golden *g, const char *stem, int *n, char *why,
+                                       size_t why_size)
+{
     char path[1200];
-    snprintf(path, sizeof path, "%s/weights_%s.index.txt", g->dir, which);
+    snprintf(path, sizeof path, "%s/%s.index.txt", g->dir, stem);
     size_t len;
     char *text = read_file(path, &len, why, why_size);
     if (!text)
@@ -214,15 +222,15 @@ golden_weight *golden_read_weight_index(const golden *g, const char *which, int 
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (line[0] == '#' || !line[0])
             continue;
-        char *f[4];
+        char *f[5];
         char *s2 = NULL;
         int nf = 0;
-        for (char *t = strtok_r(line, "\t", &s2); t && nf < 4; t = strtok_r(NULL, "\t", &s2))
+        for (char *t = strtok_r(line, "\t", &s2); t && nf < 5; t = strtok_r(NULL, "\t", &s2))
             f[nf++] = t;
-        if (nf != 4) {
+        if (nf < 4 || (nf == 5 && strcmp(f[4], "grad") && strcmp(f[4], "none"))) {
             free(w);
             free(text);
-            say(why, why_size, "%s: a line without 4 fields", path);
+            say(why, why_size, "%s: a line without 4 fields (or a 5th other than grad|none)", path);
             return NULL;
         }
         if (count == cap) {
@@ -249,6 +257,7 @@ golden_weight *golden_read_weight_index(const golden *g, const char *which, int 
             return NULL;
         }
         x->numel = numel;
+        x->has_grad = nf < 5 || !strcmp(f[4], "grad");
         count++;
     }
     free(text);

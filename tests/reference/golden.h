@@ -32,6 +32,7 @@ typedef struct {
     size_t offset, numel;
     int n_dim;
     int64_t shape[8];
+    int has_grad; /* grads_*.index.txt: 0 for "none" (written as zeros); else 1 */
 } golden_weight;
 
 /* 0: opened; 1: the folder is absent (why says so: skip); -1: present but unreadable (why). */
@@ -46,5 +47,8 @@ int32_t *golden_read_i32(const golden *g, const char *name, size_t *numel, char 
 /* Reads weights_<which>.index.txt ("init" / "step1"); *n set; free with free(). */
 golden_weight *golden_read_weight_index(const golden *g, const char *which, int *n, char *why,
                                         size_t why_size);
+/* Reads <stem>.index.txt (e.g. "grads_step1"): 4 fields per line as above, or 5 with grad|none. */
+golden_weight *golden_read_param_index(const golden *g, const char *stem, int *n, char *why,
+                                       size_t why_size);
 /* Reads a whole text file (losses.json); NUL-terminated; free with free(). */
 char *golden_read_text(const golden *g, const char *file, size_t *len, char *why, size_t why_size);
