@@ -94,11 +94,17 @@ static gboolean message_dispatch(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* Always through a source on the owner's context: g_main_context_invoke would run the callback
+ * right here, on the runner's thread, whenever the owner is not iterating at that moment. */
 static void post(MimicaJobRunner *self, Message *m)
 {
     g_weak_ref_init(&m->runner, self);
-    g_main_context_invoke_full(self->context, G_PRIORITY_DEFAULT, message_dispatch, m,
-                               message_free);
+    GSource *source = g_idle_source_new();
+    g_source_set_priority(source, G_PRIORITY_DEFAULT);
+    g_source_set_callback(source, message_dispatch, m, message_free);
+    g_source_set_static_name(source, "mimica-job-message");
+    g_source_attach(source, self->context);
+    g_source_unref(source);
 }
 
 static void post_progress(MimicaJob *job, gboolean final)
