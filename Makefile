@@ -8,7 +8,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_TEST ?= meson test --print-errorlogs --num-processes 2
 
-.PHONY: run check deps build build-asan clean
+.PHONY: run check deps build build-asan clean fuzz
 
 deps:
 	scripts/install-deps
@@ -38,6 +38,30 @@ check: build
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    $(MESON_TEST) -C $(ASAN_BUILD) --suite engine --suite training
+
+# make fuzz   libFuzzer targets of the parsers (tests/fuzz: labels CSV, OpenFace CSV, JPEG/PNG,
+#             media open-and-decode) in a clang ASan+UBSan build, each for FUZZ_SECONDS; the
+#             corpora grow in $(FUZZ_BUILD)/corpus, seeded from tests/fuzz/corpus (and JPEGs of
+#             ../shared/fixtures when present); a crash stops with the input saved there
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS ?= labels-csv openface-csv image media
+
+fuzz:
+	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang CXX=clang++ meson setup $(FUZZ_BUILD) \
+	    -Db_sanitize=address,undefined -Db_lundef=false -Dgui=disabled -Dcuda=disabled \
+	    -Donednn=disabled -Dc_args=-fsanitize=fuzzer-no-link --buildtype=debugoptimized
+	ninja -C $(FUZZ_BUILD) $(addprefix tests/app/fuzz-,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	    if [ $$t = image ]; then cp ../shared/fixtures/faces/images/*.jpg \
+	        $(FUZZ_BUILD)/corpus/$$t/ 2>/dev/null || true; fi; \
+	    echo "fuzz-$$t: $(FUZZ_SECONDS) s"; \
+	    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    $(FUZZ_BUILD)/tests/app/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	        -timeout=10 -artifact_prefix=$(FUZZ_BUILD)/ -print_final_stats=1 \
+	        $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

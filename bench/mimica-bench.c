@@ -9,6 +9,7 @@ extern const mim_bench_cmd mim_bench_decode;
 extern const mim_bench_cmd mim_bench_landmark;
 extern const mim_bench_cmd mim_bench_face;
 extern const mim_bench_cmd mim_bench_pipeline;
+extern const mim_bench_cmd mim_bench_store;
 #endif
 
 extern const mim_bench_cmd mim_bench_ops;
@@ -24,6 +25,7 @@ static const mim_bench_cmd *const commands[] = {
     &mim_bench_landmark,
     &mim_bench_face,
     &mim_bench_pipeline,
+    &mim_bench_store,
 #endif
     NULL,
 };

@@ -56,7 +56,7 @@ static int export_run(int argc, char **argv)
     GError *error = NULL;
     g_autoptr(MimicaStore) store = mimica_store_open(argv[2], &error);
     gboolean ok =
-        store &&
+        store && mimica_store_apply_busy_timeout_env(store, &error) &&
         (openface ? mimica_store_export_openface_csv(store, video_id, model_id, stdout, &error)
                   : mimica_store_export_elan(store, video_id, annotator, stdout, &error));
     if (!ok) {

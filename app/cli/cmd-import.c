@@ -53,7 +53,7 @@ static int import_run(int argc, char **argv)
     GError *error = NULL;
     gint64 n_rows = 0, model = 0;
     g_autoptr(MimicaStore) store = mimica_store_open(file, &error);
-    if (store)
+    if (store && mimica_store_apply_busy_timeout_env(store, &error))
         model = mimica_store_import_openface_csv(store, video_id, csv, &n_rows, &error);
     if (!model) {
         fprintf(stderr, "mimica-cli import openface: %s\n", error->message);

@@ -13,7 +13,7 @@ static const char label_usage[] =
     "       mimica-cli label undo FILE [--annotator NAME]\n"
     "       mimica-cli label redo FILE [--annotator NAME]\n"
     "       mimica-cli label export FILE\n"
-    "       mimica-cli label import FILE CSV\n"
+    "       mimica-cli label import FILE CSV|-\n"
     "\n"
     "  set     label frames A..B (inclusive, from 0) of a video; prints the new event's id once\n"
     "          it is safely on disk\n"
@@ -50,10 +50,11 @@ static MimicaStore *open_project(const char *action, const char *path)
         fail(action, error);
         return NULL;
     }
-    const char *timeout = g_getenv("MIMICA_BUSY_TIMEOUT_MS");
-    guint64 ms;
-    if (timeout && g_ascii_string_to_unsigned(timeout, 10, 0, 3600000, &ms, NULL))
-        mimica_store_set_busy_timeout(store, (int)ms);
+    if (!mimica_store_apply_busy_timeout_env(store, &error)) {
+        fail(action, error);
+        mimica_store_free(store);
+        return NULL;
+    }
     return store;
 }
 
@@ -186,15 +187,18 @@ static int label_import(int argc, char **argv)
 {
     if (argc != 4)
         return usage_error("%s", "`label import` takes FILE and CSV");
-    if (!g_file_test(argv[3], G_FILE_TEST_IS_REGULAR)) {
-        fprintf(stderr, "mimica-cli label import: %s: no such file\n", argv[3]);
+    /* "-", /dev/stdin and pipes are read to their end like files. */
+    const char *csv = strcmp(argv[3], "-") == 0 ? "/dev/stdin" : argv[3];
+    if (!g_file_test(csv, G_FILE_TEST_EXISTS) || g_file_test(csv, G_FILE_TEST_IS_DIR)) {
+        g_autofree char *shown = g_utf8_make_valid(argv[3], -1);
+        fprintf(stderr, "mimica-cli label import: %s: no such file\n", shown);
         return 1;
     }
     g_autoptr(MimicaStore) store = open_project("import", argv[2]);
     if (!store)
         return 1;
     GError *error = NULL;
-    gint64 n = mimica_store_import_labels_csv(store, argv[3], &error);
+    gint64 n = mimica_store_import_labels_csv(store, csv, &error);
     if (n < 0)
         return fail("import", error);
     fprintf(stderr, "mimica-cli label import: %lld labels imported\n", (long long)n);

@@ -41,10 +41,12 @@ static MimicaStore *open_project(const char *path)
         g_error_free(error);
         return NULL;
     }
-    const char *timeout = g_getenv("MIMICA_BUSY_TIMEOUT_MS");
-    guint64 ms;
-    if (timeout && g_ascii_string_to_unsigned(timeout, 10, 0, 3600000, &ms, NULL))
-        mimica_store_set_busy_timeout(store, (int)ms);
+    if (!mimica_store_apply_busy_timeout_env(store, &error)) {
+        fprintf(stderr, "mimica-cli project: %s\n", error->message);
+        g_error_free(error);
+        mimica_store_free(store);
+        return NULL;
+    }
     return store;
 }
 

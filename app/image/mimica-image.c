@@ -166,6 +166,21 @@ static mim_image *decode_jpeg(const guint8 *bytes, gsize len, const char *what, 
     jpeg_mem_src(&cinfo, bytes, (unsigned long)len);
     jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
     jpeg_read_header(&cinfo, TRUE);
+    /* A pixel budget from the data's size, before libjpeg allocates anything for the picture:
+     * Huffman coding spends at least ~2 bits per 8x8 block, so LEN bytes hold at most ~256 LEN
+     * pixels. 1024 LEN (4x that) or 16 Mpx, whichever is larger, passes. A 66 KB file whose
+     * header claims 16384x16384 (41 s and 3.4 GB before) is refused here. */
+    gint64 n_pixels = (gint64)cinfo.image_width * cinfo.image_height;
+    gint64 budget = MAX((gint64)len * 1024, (gint64)1 << 24);
+    if (!size_ok(what, cinfo.image_width, cinfo.image_height, error) || n_pixels > budget) {
+        if (error && !*error)
+            g_set_error(error, MIMICA_ERROR, MIMICA_ERROR_CORRUPT,
+                        "%s: JPEG header claims %ux%u pixels, more than %zu bytes of data can "
+                        "hold (at most %" G_GINT64_FORMAT " pixels)",
+                        what, cinfo.image_width, cinfo.image_height, (size_t)len, budget);
+        jpeg_destroy_decompress(&cinfo);
+        return NULL;
+    }
     int orientation = 1;
     for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next)
         if (m->marker == JPEG_APP0 + 1 && orientation == 1)

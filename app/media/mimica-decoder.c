@@ -22,6 +22,7 @@ typedef struct {
     gint64 pts; /* presentation timestamp, stream time base */
     gint64 dts; /* the packet's dts, AV_NOPTS_VALUE if unknown */
     gboolean key;
+    gboolean lost; /* a frame the damaged file lost: its index exists, it never decodes */
 } FrameEntry;
 
 struct _MimicaDecoder {
@@ -265,6 +266,72 @@ static MimicaFrame *finish_frame(MimicaDecoder *dec, MimicaFrame *f, gint64 inde
 
 /* ---- container: open and index ------------------------------------------------------------- */
 
+static int cmp_gint64(const void *a, const void *b)
+{
+    gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Frame numbers follow presentation time. In a stream of constant frame rate, a step of k frame
+ * durations between neighbouring pts is k - 1 frames the demuxer lost (a damaged file): they get
+ * entries marked lost, so the frames after them keep the numbers their pts give, and labels
+ * made on them do not shift. Only where 90 % of the steps are one duration (the median step)
+ * and at most MAX(n, 1000) frames in all: a garbage pts is not a gap. Returns how many. */
+static gint64 fill_lost_frames(MimicaDecoder *dec)
+{
+    gint64 n = dec->n_frames;
+    if (n < 3)
+        return 0;
+    gint64 *steps = g_new(gint64, n - 1);
+    for (gint64 i = 1; i < n; i++)
+        steps[i - 1] = dec->frames[i].pts - dec->frames[i - 1].pts;
+    qsort(steps, n - 1, sizeof *steps, cmp_gint64);
+    gint64 median = steps[(n - 1) / 2];
+    g_free(steps);
+    if (median < 2)
+        return 0;
+    /* The exact duration: the mean of the regular steps (a 1 ms time base rounds 33.33 ms
+     * frames to 33 and 34). */
+    double tol = (double)median / 8, sum = 0, ft;
+    gint64 regular = 0, lost = 0;
+    for (gint64 i = 1; i < n; i++) {
+        gint64 d = dec->frames[i].pts - dec->frames[i - 1].pts;
+        if (fabs((double)(d - median)) <= tol) {
+            sum += (double)d;
+            regular++;
+        }
+    }
+    if (regular < (n - 1) * 9 / 10)
+        return 0;
+    ft = sum / (double)regular;
+    for (gint64 i = 1; i < n; i++) {
+        double d = (double)(dec->frames[i].pts - dec->frames[i - 1].pts), k = round(d / ft);
+        if (k >= 2 && fabs(d - k * ft) <= tol)
+            lost += (gint64)k - 1;
+    }
+    if (lost == 0 || lost > MAX(n, 1000))
+        return 0;
+    FrameEntry *all = g_new(FrameEntry, n + lost);
+    gint64 m = 0;
+    for (gint64 i = 0; i < n; i++) {
+        if (i > 0) {
+            gint64 prev = dec->frames[i - 1].pts;
+            double d = (double)(dec->frames[i].pts - prev), k = round(d / ft);
+            if (k >= 2 && fabs(d - k * ft) <= tol)
+                for (gint64 j = 1; j < (gint64)k; j++)
+                    all[m++] = (FrameEntry){prev + (gint64)llround((double)j * d / k),
+                                            AV_NOPTS_VALUE, FALSE, TRUE};
+        }
+        all[m++] = dec->frames[i];
+    }
+    g_debug("%s: %" G_GINT64_FORMAT " frames lost in the file keep their numbers", dec->info.path,
+            lost);
+    g_free(dec->frames);
+    dec->frames = all;
+    dec->n_frames = m;
+    return lost;
+}
+
 static gboolean open_codec(MimicaDecoder *dec, GError **error)
 {
     AVStream *st = dec->fmt->streams[dec->stream_index];
@@ -466,6 +533,8 @@ static gboolean build_index(MimicaDecoder *dec, GCancellable *cancellable, GErro
         return FALSE;
     }
     qsort(dec->frames, dec->n_frames, sizeof(FrameEntry), cmp_entry);
+    /* (decoder timestamps of a stream without pts are guesses: no gaps are read from them) */
+    gint64 n_lost = need_decode ? 0 : fill_lost_frames(dec);
 
     /* facts: frame rate, duration, variable frame rate */
     AVStream *st = dec->fmt->streams[dec->stream_index];
@@ -522,8 +591,8 @@ static gboolean build_index(MimicaDecoder *dec, GCancellable *cancellable, GErro
         double frame_s = MAX(last, mean) * dec->tb;
         short_duration = stated > info->duration_s + 1.5 * frame_s + 0.001;
     }
-    info->truncated =
-        dec->read_error != 0 || corrupt_packet || short_count || short_duration || demux_errors > 0;
+    info->truncated = dec->read_error != 0 || corrupt_packet || short_count || short_duration ||
+                      demux_errors > 0 || n_lost > 0;
     if (info->truncated && !need_decode) {
         /* The cut removed a tail in decode order. A lost frame has pts >= its dts > the last
          * dts read, so frames up to that dts keep their index; later ones (reordered B-frames'
@@ -534,7 +603,8 @@ static gboolean build_index(MimicaDecoder *dec, GCancellable *cancellable, GErro
                 (max_dts == AV_NOPTS_VALUE || dec->frames[i].dts > max_dts))
                 max_dts = dec->frames[i].dts;
         gint64 keep = n;
-        while (max_dts != AV_NOPTS_VALUE && keep > 1 && dec->frames[keep - 1].pts > max_dts)
+        while (keep > 1 && ((max_dts != AV_NOPTS_VALUE && dec->frames[keep - 1].pts > max_dts) ||
+                            dec->frames[keep - 1].lost))
             keep--;
         if (keep < n)
             g_debug("%s: truncated: the last %" G_GINT64_FORMAT " frames may follow a lost one, "
@@ -615,9 +685,12 @@ static MimicaFrame *container_next(MimicaDecoder *dec, GError **error)
         if (ret == 0) {
             gint64 ts = frame_timestamp(dec, dec->frame);
             gint64 idx = ts == AV_NOPTS_VALUE ? -1 : lookup_pts(dec, ts, dec->next_index);
-            if (idx < 0 || (dec->frame->flags & AV_FRAME_FLAG_DISCARD)) {
+            if (idx < 0 || dec->frames[idx].lost || (dec->frame->flags & AV_FRAME_FLAG_DISCARD)) {
                 g_debug("%s: dropping a frame with pts %" G_GINT64_FORMAT " (%s)", dec->info.path,
-                        ts, idx < 0 ? "not in the index" : "discarded by the container");
+                        ts,
+                        idx < 0                 ? "not in the index"
+                        : dec->frames[idx].lost ? "its packet was damaged"
+                                                : "discarded by the container");
                 av_frame_unref(dec->frame);
                 continue;
             }

@@ -60,7 +60,9 @@ MimicaFrame *mimica_decoder_next_frame(MimicaDecoder *dec, GError **error);
 /* seek + next_frame, checking the result is frame `index`. */
 MimicaFrame *mimica_decoder_get_frame(MimicaDecoder *dec, gint64 index, GError **error);
 
-/* Frames of the index that the decoder could not deliver so far (decode errors). */
+/* Frames of the index that the decoder could not deliver so far (decode errors, and frames a
+ * damaged file lost: in a constant-rate stream their numbers are kept, so that every frame's
+ * index follows its presentation time). */
 gint64 mimica_decoder_get_n_skipped(MimicaDecoder *dec);
 
 G_END_DECLS

@@ -92,21 +92,67 @@ MimicaMediaError _mimica_media_error_code(int averror)
     }
 }
 
+/* Text from FFmpeg or a file name made fit for a message: valid UTF-8 (a name's stray bytes
+ * become U+FFFD), no control characters, and no "[mov,mp4,... @ 0x55d3...]" heap address: the
+ * context's name is kept as "mov,mp4,...: ". */
+static void append_clean(GString *s, const char *text)
+{
+    g_autofree char *valid = g_utf8_make_valid(text, -1);
+    for (const char *p = valid; *p;) {
+        if (*p == '[') {
+            const char *at = strstr(p, " @ 0x"), *close = strchr(p, ']');
+            if (at && close && at < close) {
+                g_string_append_len(s, p + 1, at - p - 1);
+                g_string_append(s, ":");
+                p = close + 1;
+                continue;
+            }
+        }
+        gunichar c = g_utf8_get_char(p);
+        if (g_unichar_iscntrl(c))
+            g_string_append_c(s, ' ');
+        else
+            g_string_append_unichar(s, c);
+        p = g_utf8_next_char(p);
+    }
+}
+
+/* Whether AVERROR's own text says something true about the file: FFmpeg's tags and the errno
+ * values of file access. A demuxer refusing data returns whatever errno it likes (a y4m header
+ * with a bad size gives EBUSY, "Device or resource busy"); then only its log line is told. */
+static gboolean averror_is_telling(int averror)
+{
+    switch (averror) {
+    case AVERROR(ENOENT):
+    case AVERROR(ENOTDIR):
+    case AVERROR(EACCES):
+    case AVERROR(EPERM):
+    case AVERROR(EIO):
+    case AVERROR(EISDIR):
+    case AVERROR(ENOMEM):
+    case AVERROR(ENOSPC):
+        return TRUE;
+    default:
+        return averror < -0x10000 || averror > 0; /* FFERRTAG codes are large */
+    }
+}
+
 void _mimica_media_set_error(GError **error, MimicaMediaError code, const char *path, int averror,
                              const char *what)
 {
     char reason[AV_ERROR_MAX_STRING_SIZE] = "";
-    if (averror)
-        av_strerror(averror, reason, sizeof reason);
     const char *log = _mimica_media_last_log();
+    if (averror && (averror_is_telling(averror) || !log[0]))
+        av_strerror(averror, reason, sizeof reason);
     GString *s = g_string_new(NULL);
-    g_string_append_printf(s, "%s: %s", path ? path : "(null)", what);
+    append_clean(s, path ? path : "(null)");
+    g_string_append_printf(s, ": %s", what);
     if (reason[0] || log[0]) {
         g_string_append(s, " (");
-        g_string_append(s, reason);
+        append_clean(s, reason);
         if (reason[0] && log[0])
             g_string_append(s, ": ");
-        g_string_append(s, log);
+        append_clean(s, log);
         g_string_append(s, ")");
     }
     g_set_error_literal(error, MIMICA_MEDIA_ERROR, code, s->str);

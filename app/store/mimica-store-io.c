@@ -27,10 +27,21 @@ static gboolean finish_output(FILE *out, const char *what, GError **error)
     return FALSE;
 }
 
+/* A message may quote a field of the file: its bytes need not be UTF-8 (found by
+ * tests/fuzz/fuzz-labels-csv). Every message leaves as valid UTF-8. */
+static void error_make_valid(GError *e)
+{
+    if (e && !g_utf8_validate(e->message, -1, NULL)) {
+        char *valid = g_utf8_make_valid(e->message, -1);
+        g_free(e->message);
+        e->message = valid;
+    }
+}
+
 /* CSV reading ------------------------------------------------------------------------------- */
 
 typedef struct {
-    const char *path;
+    char *path; /* for messages: valid UTF-8 (a name's stray bytes as U+FFFD) */
     char *data;
     const char *p, *end;
     int line; /* line of the record last read (1-based) */
@@ -44,14 +55,20 @@ static gboolean csv_open(CsvReader *r, const char *path, GError **error)
     gsize len = 0;
     GError *local = NULL;
     if (!g_file_get_contents(path, &r->data, &len, &local)) {
+        g_autofree char *shown = g_utf8_make_valid(path, -1);
         g_set_error(error, MIMICA_STORE_ERROR,
                     local->code == G_FILE_ERROR_NOENT ? MIMICA_STORE_ERROR_NOT_FOUND
                                                       : MIMICA_STORE_ERROR_IO,
-                    "%s", local->message);
+                    "%s: cannot read: %s", shown,
+                    local->code == G_FILE_ERROR_NOENT   ? "no such file"
+                    : local->code == G_FILE_ERROR_ACCES ? "permission denied"
+                    : local->code == G_FILE_ERROR_ISDIR ? "it is a folder"
+                    : local->code == G_FILE_ERROR_NOMEM ? "too large to read into memory"
+                                                        : "read error");
         g_error_free(local);
         return FALSE;
     }
-    r->path = path;
+    r->path = g_utf8_make_valid(path, -1);
     r->p = r->data;
     r->end = r->data + len;
     r->next_line = 1;
@@ -65,6 +82,7 @@ static gboolean csv_open(CsvReader *r, const char *path, GError **error)
 static void csv_close(CsvReader *r)
 {
     g_free(r->data);
+    g_free(r->path);
     if (r->fields)
         g_ptr_array_unref(r->fields);
     memset(r, 0, sizeof *r);
@@ -209,6 +227,24 @@ static gboolean parse_double(CsvReader *r, const char *column, const char *text,
     return TRUE;
 }
 
+/* A number that must fit a float32 column: finite (or NaN where ALLOW_NAN) and at most MAX_ABS
+ * in size; 1e300 would be stored as inf and then refused by our own import. */
+static gboolean parse_float(CsvReader *r, const char *column, const char *text, double max_abs,
+                            gboolean allow_nan, float *out, GError **error)
+{
+    double v;
+    if (!parse_double(r, column, text, &v, error))
+        return FALSE;
+    if (isnan(v) ? !allow_nan : fabs(v) > max_abs) {
+        g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
+                    "%s:%d: %s: %s is %s (want a number within +-%g)", r->path, r->line, column,
+                    text, isnan(v) ? "not a number" : "out of range", max_abs);
+        return FALSE;
+    }
+    *out = (float)v;
+    return TRUE;
+}
+
 /* Labels CSV -------------------------------------------------------------------------------- */
 
 static const char *const label_columns[] = {"video", "frame_start", "frame_end", "au",
@@ -229,13 +265,22 @@ static void csv_write_text(FILE *out, const char *s)
     fputc('"', out);
 }
 
+/* Milliseconds since the epoch as ISO 8601 UTC. Seconds are floored, so that a time before 1970
+ * (negative) keeps a milliseconds part of 0..999: -500 is 1969-12-31T23:59:59.500Z. Outside
+ * years 1..9999 (GDateTime's range) the time is written as empty. */
 static char *format_time_ms(gint64 ms)
 {
-    g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(ms / 1000);
+    gint64 sec = ms >= 0 ? ms / 1000 : -((-(ms + 1)) / 1000) - 1;
+    int milli = (int)(ms - sec * 1000);
+    g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(sec);
     if (!dt)
         return g_strdup("");
-    g_autofree char *s = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S");
-    return g_strdup_printf("%s.%03dZ", s, (int)(ms % 1000));
+    int y, mo, d;
+    g_date_time_get_ymd(dt, &y, &mo, &d);
+    /* %Y would write year 1 as "1": ISO 8601 wants four digits. */
+    return g_strdup_printf("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d,
+                           g_date_time_get_hour(dt), g_date_time_get_minute(dt),
+                           g_date_time_get_second(dt), milli);
 }
 
 static gboolean write_label_row(const MimicaLabel *l, gpointer user_data)
@@ -270,7 +315,7 @@ gint64 mimica_store_import_labels_csv(MimicaStore *store, const char *csv_path, 
     if (!csv_next(&r, &local)) {
         if (!local)
             g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
-                        "%s: empty file (want the header %s,%s,...)", csv_path, label_columns[0],
+                        "%s: empty file (want the header %s,%s,...)", r.path, label_columns[0],
                         label_columns[1]);
         goto out;
     }
@@ -279,7 +324,7 @@ gint64 mimica_store_import_labels_csv(MimicaStore *store, const char *csv_path, 
             g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
                         "%s:%d: column %u is '%s', want '%s' (header "
                         "video,frame_start,frame_end,au,value,annotator,time,event)",
-                        csv_path, r.line, i + 1, csv_field(&r, i), label_columns[i]);
+                        r.path, r.line, i + 1, csv_field(&r, i), label_columns[i]);
             goto out;
         }
     guint n_columns = r.fields->len;
@@ -297,7 +342,7 @@ gint64 mimica_store_import_labels_csv(MimicaStore *store, const char *csv_path, 
         MimicaLabelValue value;
         if (r.fields->len != n_columns) {
             g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
-                        "%s:%d: %u fields, the header has %u", csv_path, r.line, r.fields->len,
+                        "%s:%d: %u fields, the header has %u", r.path, r.line, r.fields->len,
                         n_columns);
             goto out;
         }
@@ -308,7 +353,7 @@ gint64 mimica_store_import_labels_csv(MimicaStore *store, const char *csv_path, 
             goto out;
         if (!mimica_label_value_parse(csv_field(&r, 4), &value)) {
             g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
-                        "%s:%d: value '%s' is not absent, present or A-E", csv_path, r.line,
+                        "%s:%d: value '%s' is not absent, present or A-E", r.path, r.line,
                         csv_field(&r, 4));
             goto out;
         }
@@ -319,7 +364,7 @@ gint64 mimica_store_import_labels_csv(MimicaStore *store, const char *csv_path, 
             g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601(time, utc);
             if (!dt) {
                 g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
-                            "%s:%d: time '%s' is not ISO 8601", csv_path, r.line, time);
+                            "%s:%d: time '%s' is not ISO 8601", r.path, r.line, time);
                 goto out;
             }
             time_ms = g_date_time_to_unix(dt) * 1000 + g_date_time_get_microsecond(dt) / 1000;
@@ -330,7 +375,7 @@ gint64 mimica_store_import_labels_csv(MimicaStore *store, const char *csv_path, 
         gint64 annotator_id = 0;
         if (!_mimica_store_check_label(store, video, fs, fe, (int)au, annotator, &check) ||
             !(annotator_id = _mimica_store_annotator_id(store, annotator, TRUE, &check))) {
-            g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE, "%s:%d: %s", csv_path,
+            g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE, "%s:%d: %s", r.path,
                         r.line, check->message);
             g_error_free(check);
             goto out;
@@ -346,10 +391,12 @@ gint64 mimica_store_import_labels_csv(MimicaStore *store, const char *csv_path, 
         int rc = sqlite3_step(ins);
         sqlite3_reset(ins);
         if (rc != SQLITE_DONE) {
-            g_autofree char *ctx = g_strdup_printf("importing %s line %d", csv_path, r.line);
+            g_autofree char *ctx = g_strdup_printf("importing %s line %d", r.path, r.line);
             _mimica_store_set_error(store, rc, &local, ctx);
             goto out;
         }
+        if (!_mimica_store_label_event_added(store, sqlite3_last_insert_rowid(store->db), &local))
+            goto out;
         count++;
     }
     if (local)
@@ -360,6 +407,7 @@ out:
     if (n < 0) {
         if (in_tx)
             _mimica_store_rollback(store);
+        error_make_valid(local);
         g_propagate_error(error, local);
     }
     csv_close(&r);
@@ -560,7 +608,7 @@ gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, con
     if (!csv_next(&r, &local)) {
         if (!local)
             g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE, "%s: empty file",
-                        csv_path);
+                        r.path);
         goto fail;
     }
     if (!openface_header(&r, c, &local))
@@ -601,12 +649,12 @@ gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, con
     while (csv_next(&r, &local)) {
         if (r.fields->len != n_columns) {
             g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
-                        "%s:%d: %u fields, the header has %u", csv_path, r.line, r.fields->len,
+                        "%s:%d: %u fields, the header has %u", r.path, r.line, r.fields->len,
                         n_columns);
             goto fail;
         }
         gint64 frame, track = 0, success;
-        double ts, conf = 1.0, v;
+        double ts, conf = 1.0;
         if (!parse_count(&r, "frame", csv_field(&r, c->frame), 1, G_MAXINT32, &frame, &local) ||
             (c->face_id >= 0 && !parse_count(&r, "face_id", csv_field(&r, c->face_id), 0,
                                              G_MAXINT32, &track, &local)) ||
@@ -615,36 +663,38 @@ gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, con
              !parse_double(&r, "confidence", csv_field(&r, c->confidence), &conf, &local)) ||
             !parse_count(&r, "success", csv_field(&r, c->success), 0, 1, &success, &local))
             goto fail;
-        if (isnan(ts)) {
+        if (isnan(ts) || fabs(ts) > 1e9) {
             g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
-                        "%s:%d: timestamp is not a number", csv_path, r.line);
+                        "%s:%d: timestamp %s is not a time in seconds", r.path, r.line,
+                        csv_field(&r, c->timestamp));
             goto fail;
         }
-        for (int i = 0; c->have_landmarks && i < N_LANDMARKS; i++) {
-            if (!parse_double(&r, "x", csv_field(&r, c->x[i]), &v, &local))
-                goto fail;
-            lm[i] = (float)v;
-            if (!parse_double(&r, "y", csv_field(&r, c->y[i]), &v, &local))
-                goto fail;
-            lm[N_LANDMARKS + i] = (float)v;
+        /* n_frames 0: the container did not say. */
+        if (facts.n_frames > 0 && frame > facts.n_frames) {
+            g_set_error(&local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
+                        "%s:%d: frame %lld is beyond video %lld (frames 1-%lld)", r.path, r.line,
+                        (long long)frame, (long long)video_id, (long long)facts.n_frames);
+            goto fail;
         }
-        for (int k = 0; c->have_pose && k < 6; k++) {
-            if (!parse_double(&r, "pose", csv_field(&r, c->pose[k]), &v, &local))
+        /* Landmarks in pixels: a million pixels off the picture is no face. */
+        const double lm_max = 1e6;
+        for (int i = 0; c->have_landmarks && i < N_LANDMARKS; i++)
+            if (!parse_float(&r, "x", csv_field(&r, c->x[i]), lm_max, FALSE, &lm[i], &local) ||
+                !parse_float(&r, "y", csv_field(&r, c->y[i]), lm_max, FALSE, &lm[N_LANDMARKS + i],
+                             &local))
                 goto fail;
-            pose[k] = (float)v;
-        }
+        for (int k = 0; c->have_pose && k < 6; k++)
+            if (!parse_float(&r, "pose", csv_field(&r, c->pose[k]), k < 3 ? 1e7 : 100, FALSE,
+                             &pose[k], &local))
+                goto fail;
         for (int a = 0; a < c->n_aus; a++) {
             prob[a] = inten[a] = NAN;
-            if (c->col_c[a] >= 0) {
-                if (!parse_double(&r, "AU_c", csv_field(&r, c->col_c[a]), &v, &local))
-                    goto fail;
-                prob[a] = (float)v;
-            }
-            if (c->col_r[a] >= 0) {
-                if (!parse_double(&r, "AU_r", csv_field(&r, c->col_r[a]), &v, &local))
-                    goto fail;
-                inten[a] = (float)v;
-            }
+            if (c->col_c[a] >= 0 &&
+                !parse_float(&r, "AU_c", csv_field(&r, c->col_c[a]), 1e3, TRUE, &prob[a], &local))
+                goto fail;
+            if (c->col_r[a] >= 0 &&
+                !parse_float(&r, "AU_r", csv_field(&r, c->col_r[a]), 1e3, TRUE, &inten[a], &local))
+                goto fail;
         }
         gint64 face = face_id_for(store, faces, video_id, track, &local);
         if (!face)
@@ -674,7 +724,7 @@ gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, con
         rc = sqlite3_step(ins);
         sqlite3_reset(ins);
         if (rc != SQLITE_DONE) {
-            g_autofree char *ctx = g_strdup_printf("%s line %d (frame %lld, face %lld)", csv_path,
+            g_autofree char *ctx = g_strdup_printf("%s line %d (frame %lld, face %lld)", r.path,
                                                    r.line, (long long)frame, (long long)track);
             _mimica_store_set_error(store, rc, &local, ctx);
             goto fail;
@@ -705,6 +755,7 @@ gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, con
 fail:
     if (in_tx)
         _mimica_store_rollback(store);
+    error_make_valid(local);
     g_propagate_error(error, local);
     model_id = 0;
 done:
@@ -837,6 +888,11 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
         ok = FALSE;
         goto out;
     }
+    /* An AU of the model with no value at all (a model whose outputs are all NaN) still gets
+     * its presence column, as nan: the columns say what the model is. */
+    for (int a = 0; a < n_aus; a++)
+        if (!has_c[a] && !has_r[a])
+            has_c[a] = TRUE;
     /* Columns in ascending AU number, as OpenFace writes them. */
     int order[MAX_AUS][2];
     for (int a = 0; a < n_aus; a++) {

@@ -7,9 +7,13 @@
 
 struct _MimicaStore {
     sqlite3 *db;
-    char *path;
+    char *path; /* for messages: the file name as valid UTF-8 (stray bytes as U+FFFD) */
+    char *file; /* the file name as given (mimica_store_get_path) */
     int busy_timeout_ms;
-    GHashTable *stmts; /* SQL text (static string) -> sqlite3_stmt*, prepared once */
+    gboolean read_only; /* opened SQLITE_OPEN_READONLY: writes fail with READ_ONLY */
+    GHashTable *stmts;  /* SQL text (static string) -> sqlite3_stmt*, prepared once */
+    sqlite3 *json_db;   /* private :memory: connection behind the schema's json_valid() */
+    sqlite3_stmt *json_valid;
 };
 
 /* Converts an SQLite result code into ERROR with CONTEXT ("adding a label", ...) in front of
@@ -32,6 +36,12 @@ gint64 _mimica_store_annotator_id(MimicaStore *store, const char *name, gboolean
 /* Checks a name, AU, frame range for a new event against the video (ERROR INVALID). */
 gboolean _mimica_store_check_label(MimicaStore *store, gint64 video_id, gint64 frame_start,
                                    gint64 frame_end, int au, const char *annotator, GError **error);
+
+/* Keeps labels_held (the labels that hold) after appending label event EVENT_ID of any kind;
+ * call inside the transaction that appended it. */
+gboolean _mimica_store_label_event_added(MimicaStore *store, gint64 event_id, GError **error);
+/* Recomputes labels_held from all label events in O(n log n); inside a transaction. */
+gboolean _mimica_store_labels_rebuild(MimicaStore *store, GError **error);
 
 /* Little-endian float32 blobs (landmarks, AU values). */
 void _mimica_store_floats_to_le(const float *src, guint32 *dst, size_t n);

@@ -32,7 +32,7 @@ typedef enum {
 GQuark mimica_store_error_quark(void);
 
 /* The schema this build writes; user_version of every file it has opened for writing. */
-#define MIMICA_STORE_SCHEMA_VERSION 4
+#define MIMICA_STORE_SCHEMA_VERSION 5
 /* PRAGMA application_id of a Mimica project: 'MIMI'. */
 #define MIMICA_STORE_APPLICATION_ID 0x4d494d49
 /* Default wait for another writer's lock, in milliseconds. */
@@ -40,10 +40,18 @@ GQuark mimica_store_error_quark(void);
 
 typedef struct _MimicaStore MimicaStore;
 
-/* Creates a new project file (fails if FILE exists) at the current schema. */
+/* Creates a new project file (fails if FILE exists) at the current schema: built in a temporary
+ * file beside it and linked into place, so an interrupted call leaves no stub at FILE. */
 MimicaStore *mimica_store_create(const char *path, GError **error);
-/* Opens an existing project and migrates it forward to MIMICA_STORE_SCHEMA_VERSION. */
+/* Opens an existing project and migrates it forward to MIMICA_STORE_SCHEMA_VERSION. A file from
+ * someone else is untrusted: SQLite's defensive mode, trusted_schema off, values up to 16 MB, and
+ * its schema compared with ours (CORRUPT if a trigger, view, table or index was added or
+ * changed). Where the file or its folder cannot be written, opens read-only (below). */
 MimicaStore *mimica_store_open(const char *path, GError **error);
+/* Opens without writing anything: no migration (an older schema fails with READ_ONLY), no
+ * pragma that writes; immutable where the folder is read-only. Writes fail with READ_ONLY. */
+MimicaStore *mimica_store_open_read_only(const char *path, GError **error);
+gboolean mimica_store_is_read_only(MimicaStore *store);
 /* Opens a database at schema version UPTO (0 .. MIMICA_STORE_SCHEMA_VERSION) without migrating
  * further: for tests of the migrations. PATH may be ":memory:". Creates the file if absent. */
 MimicaStore *mimica_store_open_at_version(const char *path, int upto, GError **error);
@@ -53,6 +61,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MimicaStore, mimica_store_free)
 const char *mimica_store_get_path(MimicaStore *store);
 int mimica_store_get_schema_version(MimicaStore *store);
 void mimica_store_set_busy_timeout(MimicaStore *store, int ms);
+/* Sets the busy timeout from MIMICA_BUSY_TIMEOUT_MS when set; FALSE with INVALID (nothing
+ * changed) when it is not a whole number in 0..3600000. */
+gboolean mimica_store_apply_busy_timeout_env(MimicaStore *store, GError **error);
 /* Runs PRAGMA integrity_check and foreign_key_check; FALSE with the first problem in ERROR. */
 gboolean mimica_store_check(MimicaStore *store, GError **error);
 /* The connection, for code in app/store and tests; never share it across threads. */
@@ -124,10 +135,17 @@ gboolean mimica_store_label_at(MimicaStore *store, gint64 video_id, int au, gint
                                const char *annotator, MimicaLabelValue *out, GError **error);
 
 typedef gboolean (*MimicaLabelFunc)(const MimicaLabel *label, gpointer user_data);
-/* Calls FUNC for each row of the labels_current view (video 0 = all, annotator NULL = all), in
- * event order; FUNC returns FALSE to stop. */
+/* Calls FUNC for each label that holds (the labels_current view: video 0 = all, annotator NULL
+ * = all), in event order, streaming; FUNC returns FALSE to stop. */
 gboolean mimica_store_foreach_label(MimicaStore *store, gint64 video_id, const char *annotator,
                                     MimicaLabelFunc func, gpointer user_data, GError **error);
+
+/* Calls FUNC for each label that holds on VIDEO and meets frames [FRAME_START, FRAME_END]
+ * (what a timeline draws; annotator NULL = all), in event order; FUNC returns FALSE to stop.
+ * An R*-tree query: well under a millisecond per window with a million events. */
+gboolean mimica_store_foreach_label_in(MimicaStore *store, gint64 video_id, gint64 frame_start,
+                                       gint64 frame_end, const char *annotator,
+                                       MimicaLabelFunc func, gpointer user_data, GError **error);
 
 /* Counts for `project info` */
 typedef struct {

@@ -147,6 +147,84 @@ static void test_labels_round_trip(Fixture *f, gconstpointer data)
     g_assert_cmpint(n, ==, n_lines - 1);
 }
 
+/* Times before 1970 and in year 1 export as written and import back to the same milliseconds. */
+static void test_labels_old_times(Fixture *f, gconstpointer data)
+{
+    static const struct {
+        const char *iso;
+        gint64 ms;
+    } times[] = {
+        {"0001-01-01T00:00:00.000Z", -62135596800000LL},
+        {"1899-12-31T23:59:59.999Z", -2208988800001LL},
+        {"1969-12-31T23:59:59.500Z", -500},
+        {"1969-12-31T23:59:59.999Z", -1},
+        {"1970-01-01T00:00:00.000Z", 0},
+        {"2026-12-07T04:00:00.123Z", 1796616000123LL},
+        {"9999-12-31T23:59:59.999Z", 253402300799999LL},
+    };
+    GError *error = NULL;
+    GString *csv_text = g_string_new("video,frame_start,frame_end,au,value,annotator,time,event\n");
+    for (unsigned i = 0; i < G_N_ELEMENTS(times); i++)
+        g_string_append_printf(csv_text, "1,%u,%u,12,present,ann,%s,\n", 10 * i, 10 * i + 5,
+                               times[i].iso);
+    g_autofree char *csv = fpath(f, "times.csv");
+    g_assert_true(g_file_set_contents(csv, csv_text->str, -1, NULL));
+    g_autoptr(MimicaStore) a = new_project(f, "a.mimica");
+    g_assert_cmpint(mimica_store_import_labels_csv(a, csv, &error), ==, G_N_ELEMENTS(times));
+    g_assert_no_error(error);
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(mimica_store_get_db(a), "SELECT time FROM label_events ORDER BY id", -1, &st,
+                       NULL);
+    for (unsigned i = 0; i < G_N_ELEMENTS(times); i++) {
+        g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
+        g_assert_cmpint(sqlite3_column_int64(st, 0), ==, times[i].ms);
+    }
+    sqlite3_finalize(st);
+    g_autofree char *out = export_text(f, a, export_labels, NULL, &error);
+    g_assert_no_error(error);
+    for (unsigned i = 0; i < G_N_ELEMENTS(times); i++) {
+        g_autofree char *want = g_strdup_printf(",ann,%s,", times[i].iso);
+        if (!strstr(out, want))
+            g_error("export lacks %s (ms %lld):\n%s", times[i].iso, (long long)times[i].ms, out);
+    }
+    /* ... and the export imports back into another project identically. */
+    g_assert_true(g_file_set_contents(csv, out, -1, NULL));
+    g_autoptr(MimicaStore) b = new_project(f, "b.mimica");
+    g_assert_cmpint(mimica_store_import_labels_csv(b, csv, &error), ==, G_N_ELEMENTS(times));
+    g_assert_no_error(error);
+    g_autofree char *again = export_text(f, b, export_labels, NULL, &error);
+    g_autofree char *out_cut = without_event_column(out);
+    g_autofree char *again_cut = without_event_column(again);
+    g_assert_cmpstr(out_cut, ==, again_cut);
+    g_test_message("%u times from %s to %s: stored ms exact, exported as written, re-imported "
+                   "identical",
+                   (unsigned)G_N_ELEMENTS(times), times[0].iso, times[G_N_ELEMENTS(times) - 1].iso);
+    g_string_free(csv_text, TRUE);
+}
+
+/* A field that is not UTF-8, quoted back in the message (the input fuzz-labels-csv found): the
+ * message is valid UTF-8. */
+static void test_labels_bytes(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store = new_project(f, "p.mimica");
+    g_autofree char *csv = fpath(f, "bytes.csv");
+    static const char *const texts[] = {
+        "video,frame_start\xd9\x99\x8d\x9eme_end,au,value,annotator,time,event\n",
+        "video,frame_start,frame_end,au,value,annotator,time,event\n1,0,1,12,pr\xff,ann,,\n",
+        "video,frame_start,frame_end,au,value,annotator,time,event\n1,0,1,12,A,ann,\xfe\xfe,\n",
+        "video,frame_start,frame_end,au,value,annotator,time,event\n1,\xc3,1,12,A,ann,,\n",
+    };
+    for (unsigned i = 0; i < G_N_ELEMENTS(texts); i++) {
+        g_assert_true(g_file_set_contents(csv, texts[i], -1, NULL));
+        g_assert_cmpint(mimica_store_import_labels_csv(store, csv, &error), ==, -1);
+        g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE);
+        g_assert_true(g_utf8_validate(error->message, -1, NULL));
+        g_test_message("bytes %u: %s", i, error->message);
+        g_clear_error(&error);
+    }
+}
+
 static void test_labels_comma_space(Fixture *f, gconstpointer data)
 {
     GError *error = NULL;
@@ -479,6 +557,78 @@ static void test_openface_bad(Fixture *f, gconstpointer data)
     g_clear_error(&error);
 }
 
+/* A one-row OpenFace CSV with FRAME and the first landmark X0 (text), AU01_c = AU01. */
+static char *small_openface(const char *frame, const char *x0, const char *au01)
+{
+    GString *s = g_string_new("frame, face_id, timestamp, confidence, success");
+    for (int i = 0; i < 68; i++)
+        g_string_append_printf(s, ", x_%d", i);
+    for (int i = 0; i < 68; i++)
+        g_string_append_printf(s, ", y_%d", i);
+    g_string_append_printf(s, ", AU01_c\n%s, 0, 0.000, 0.98, 1", frame);
+    for (int i = 0; i < 136; i++)
+        g_string_append_printf(s, ", %s", i == 0 ? x0 : "100.5");
+    g_string_append_printf(s, ", %s\n", au01);
+    return g_string_free(s, FALSE);
+}
+
+/* Frames beyond the video and landmarks no float holds are refused at file:line; a model whose
+ * AUs are all NaN still exports its AU columns. */
+static void test_openface_bounds(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store = new_project(f, "p.mimica");
+    g_autofree char *csv = fpath(f, "small.csv");
+    static const struct {
+        const char *frame, *x0, *want;
+    } bad[] = {
+        {"301", "100.5", ":2: frame 301 is beyond video 1 (frames 1-300)"},
+        {"1", "1e300", ":2: x: 1e300 is out of range"},
+        {"1", "-4e38", ":2: x: -4e38 is out of range"},
+        {"1", "inf", ":2: x: 'inf' is not a finite number"},
+        {"1", "nan", ":2: x: nan is not a number"},
+    };
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autofree char *text = small_openface(bad[i].frame, bad[i].x0, "1");
+        g_assert_true(g_file_set_contents(csv, text, -1, NULL));
+        g_assert_cmpint(mimica_store_import_openface_csv(store, 1, csv, NULL, &error), ==, 0);
+        g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE);
+        if (!strstr(error->message, bad[i].want))
+            g_error("bad %u: '%s' lacks '%s'", i, error->message, bad[i].want);
+        g_test_message("frame %s, x_0 %s: %s", bad[i].frame, bad[i].x0, error->message);
+        g_clear_error(&error);
+    }
+    g_autofree char *last = small_openface("300", "639.5", "0");
+    g_assert_true(g_file_set_contents(csv, last, -1, NULL));
+    g_assert_cmpint(mimica_store_import_openface_csv(store, 1, csv, NULL, &error), >, 0);
+    g_assert_no_error(error);
+
+    /* A network model whose outputs are all NaN. */
+    static const int aus[3] = {1, 2, 4};
+    gint64 model = mimica_store_add_model(store, "nan.safetensors", "nan", 0, aus, 3, NULL, &error);
+    g_assert_no_error(error);
+    MimicaPrediction rows[2];
+    memset(rows, 0, sizeof rows);
+    for (int i = 0; i < 2; i++) {
+        rows[i].frame = i;
+        rows[i].timestamp = i * 0.04;
+        rows[i].success = TRUE;
+        rows[i].n_aus = 3;
+        for (int a = 0; a < 3; a++)
+            rows[i].au_prob[a] = NAN;
+    }
+    g_assert_true(mimica_store_put_predictions(store, 2, 0, model, rows, 2, &error));
+    g_assert_no_error(error);
+    OfExport e = {2, model};
+    g_autofree char *out = export_text(f, store, export_openface, &e, &error);
+    g_assert_no_error(error);
+    g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+    g_assert_true(g_str_has_suffix(lines[0], ", AU01_c, AU02_c, AU04_c"));
+    g_assert_true(g_str_has_suffix(lines[1], ", nan, nan, nan"));
+    g_test_message("all-NaN model: header ends '%s', row ends '%s'",
+                   lines[0] + strlen(lines[0]) - 24, lines[1] + strlen(lines[1]) - 15);
+}
+
 /* ELAN -------------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -636,9 +786,12 @@ int main(int argc, char **argv)
     ADD("labels-round-trip", test_labels_round_trip);
     ADD("labels-comma-space", test_labels_comma_space);
     ADD("labels-bad", test_labels_bad);
+    ADD("labels-old-times", test_labels_old_times);
+    ADD("labels-bytes", test_labels_bytes);
     ADD("openface-comma-space", test_openface_comma_space);
     ADD("openface-comma", test_openface_comma);
     ADD("openface-bad", test_openface_bad);
+    ADD("openface-bounds", test_openface_bounds);
     ADD("elan", test_elan);
     return g_test_run();
 }

@@ -122,7 +122,9 @@ static void test_project(Fixture *f, gconstpointer data)
     EXPECT(r, 1, err, "already exists");
     run_clear(&r);
     r = cli(f, NULL, "project", "info", f->path, NULL);
-    EXPECT(r, 0, out, "schema: 4\nvideos: 1\n");
+    g_autofree char *schema_line =
+        g_strdup_printf("schema: %d\nvideos: 1\n", MIMICA_STORE_SCHEMA_VERSION);
+    EXPECT(r, 0, out, schema_line);
     EXPECT(r, 0, out, "video 1: /videos/a.mp4  64x48  rotation 0  25/1 fps  100 frames");
     g_test_message("project info:\n%s", r.out);
     run_clear(&r);
@@ -408,6 +410,83 @@ static void test_openface_cli(Fixture *f, gconstpointer data)
     run_clear(&r);
 }
 
+/* Runs CMD with /bin/sh (for pipes); stdout and stderr as cli(). */
+static Run sh(const char *cmd)
+{
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    g_auto(GStrv) env = g_get_environ();
+    env = g_environ_setenv(env, "MIMICA_ANNOTATOR", "tester", TRUE);
+    env = g_environ_setenv(env, "LC_ALL", "C", TRUE);
+    Run r = {0};
+    GError *error = NULL;
+    int wait_status = 0;
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, env, G_SPAWN_DEFAULT, NULL, NULL, &r.out,
+                               &r.err, &wait_status, &error));
+    g_assert_no_error(error);
+    g_assert_true(WIFEXITED(wait_status));
+    r.status = WEXITSTATUS(wait_status);
+    return r;
+}
+
+/* label import from a pipe and /dev/stdin; a bad MIMICA_BUSY_TIMEOUT_MS is an error; a video of
+ * an impossible size and a file name that is not UTF-8 give real, clean messages. */
+static void test_inputs(Fixture *f, gconstpointer data)
+{
+    if (!have_cli(f))
+        return;
+    make_project(f);
+    const char *rows = "video,frame_start,frame_end,au,value,annotator,time,event\\n"
+                       "1,0,9,12,present,ann,2026-01-01T00:00:00.000Z,\\n";
+    g_autofree char *cmd =
+        g_strdup_printf("printf '%s' | '%s' label import '%s' -", rows, f->cli, f->path);
+    Run r = sh(cmd);
+    EXPECT(r, 0, err, "1 labels imported");
+    run_clear(&r);
+    g_autofree char *csv = g_build_filename(f->dir, "in.csv", NULL);
+    g_assert_true(g_file_set_contents(csv,
+                                      "video,frame_start,frame_end,au,value,annotator,time,"
+                                      "event\n1,20,29,12,absent,ann,,\n1,30,39,4,A,ann,,\n",
+                                      -1, NULL));
+    g_autofree char *cmd2 =
+        g_strdup_printf("'%s' label import '%s' /dev/stdin < '%s'", f->cli, f->path, csv);
+    r = sh(cmd2);
+    EXPECT(r, 0, err, "2 labels imported");
+    run_clear(&r);
+    g_autofree char *cmd3 =
+        g_strdup_printf("cat '%s' | '%s' label import '%s' /dev/stdin", csv, f->cli, f->path);
+    r = sh(cmd3);
+    EXPECT(r, 0, err, "2 labels imported");
+    g_test_message("pipe, /dev/stdin redirected and piped: 1 + 2 + 2 labels imported");
+    run_clear(&r);
+
+    static const char *const bad_timeouts[] = {"abc", "-5", "99999999999", ""};
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad_timeouts); i++) {
+        r = cli(f, bad_timeouts[i], "label", "export", f->path, NULL);
+        EXPECT(r, 1, err, "MIMICA_BUSY_TIMEOUT_MS=");
+        g_assert_cmpstr(r.out, ==, "");
+        if (i == 0)
+            g_test_message("MIMICA_BUSY_TIMEOUT_MS=abc: %s", r.err);
+        run_clear(&r);
+    }
+    r = cli(f, "250", "project", "info", f->path, NULL);
+    EXPECT(r, 0, out, "videos: 1");
+    run_clear(&r);
+
+    /* A y4m header claiming 70000x70000, under a name with a byte that is not UTF-8. */
+    g_autofree char *big = g_build_filename(f->dir, "big\xff.y4m", NULL);
+    g_assert_true(g_file_set_contents(big,
+                                      "YUV4MPEG2 W70000 H70000 F25:1 Ip A1:1 C420jpeg\n"
+                                      "FRAME\nabc",
+                                      -1, NULL));
+    r = cli(f, NULL, "project", "add", f->path, big, NULL);
+    EXPECT(r, 1, err, "70000x70000");
+    g_assert_null(strstr(r.err, "busy"));
+    g_assert_null(strstr(r.err, "@ 0x"));
+    g_assert_true(g_utf8_validate(r.err, -1, NULL));
+    g_test_message("bad size, name not UTF-8: %s", r.err);
+    run_clear(&r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -418,5 +497,6 @@ int main(int argc, char **argv)
     g_test_add("/label-cli/openface", Fixture, NULL, fixture_setup, test_openface_cli,
                fixture_teardown);
     g_test_add("/label-cli/locked", Fixture, NULL, fixture_setup, test_locked, fixture_teardown);
+    g_test_add("/label-cli/inputs", Fixture, NULL, fixture_setup, test_inputs, fixture_teardown);
     return g_test_run();
 }

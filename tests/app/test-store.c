@@ -6,7 +6,11 @@
 #include <math.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "store/mimica-store-private.h"
 #include "store/mimica-store.h"
 
 typedef struct {
@@ -461,7 +465,8 @@ static void test_undo_redo(Fixture *f, gconstpointer data)
     g_assert_cmpint(n_events, ==, n_calls);
     /* Current labels: e1 (e2 undone), b1, e3. */
     g_assert_cmpint(sql_int(store, "SELECT count(*) FROM labels_current"), ==, 3);
-    g_autofree char *ids = sql_text(store, "SELECT group_concat(id) FROM labels_current");
+    g_autofree char *ids =
+        sql_text(store, "SELECT group_concat(id) FROM (SELECT id FROM labels_current ORDER BY id)");
     g_autofree char *want =
         g_strdup_printf("%lld,%lld,%lld", (long long)e1, (long long)b1, (long long)e3);
     g_assert_cmpstr(ids, ==, want);
@@ -552,6 +557,397 @@ static void test_undo_random(Fixture *f, gconstpointer data)
     g_array_unref(done);
     g_array_unref(undone);
     g_rand_free(rand);
+}
+
+/* Labels that hold (labels_held, schema 5) ---------------------------------------------------- */
+
+/* The quadratic definition of schema 3's labels_current view: the oracle. */
+static const char held_oracle_sql[] =
+    "SELECT coalesce(group_concat(id), '') FROM (SELECT a.id FROM label_events_active a"
+    " WHERE NOT EXISTS (SELECT 1 FROM label_events_active b WHERE b.video_id = a.video_id"
+    " AND b.au = a.au AND b.annotator_id = a.annotator_id AND b.id > a.id"
+    " AND b.frame_start <= a.frame_start AND b.frame_end >= a.frame_end) ORDER BY a.id)";
+
+typedef struct {
+    GString *ids;
+    int n;
+} WindowCollect;
+
+static gboolean collect_window(const MimicaLabel *l, gpointer user_data)
+{
+    WindowCollect *c = user_data;
+    g_string_append_printf(c->ids, "%s%lld", c->n++ ? "," : "", (long long)l->event);
+    return TRUE;
+}
+
+/* Random edits, undos and redos by two annotators over wide, overlapping ranges: after each one
+ * the maintained table equals the old view's answer; windows equal a filter of it; a rebuild
+ * from the events gives the same rows. */
+static void test_labels_held(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store = mimica_store_create(f->path, &error);
+    g_assert_no_error(error);
+    gint64 v = add_video(store, "held", 200);
+    guint32 seed = 20261207;
+    g_autoptr(GRand) rand = g_rand_new_with_seed(seed);
+    const char *who[] = {"ann", "bob"};
+    int n_ops = 600, n_sets = 0, n_undos = 0, n_redos = 0, n_windows = 0, n_at = 0, max_held = 0;
+    for (int op = 0; op < n_ops; op++) {
+        const char *annotator = who[g_rand_int_range(rand, 0, 2)];
+        int kind = g_rand_int_range(rand, 0, 10);
+        if (kind < 6) {
+            gint64 s = g_rand_int_range(rand, 0, 200);
+            gint64 len = g_rand_int_range(rand, 0, kind < 2 ? 120 : 12);
+            gint64 e = MIN(199, s + len);
+            int au = g_rand_int_range(rand, 1, 3);
+            mimica_store_label_set(store, v, s, e, au, g_rand_int_range(rand, 0, 7), annotator,
+                                   &error);
+            g_assert_no_error(error);
+            n_sets++;
+        } else {
+            gboolean redo = kind >= 8;
+            gint64 id = redo ? mimica_store_label_redo(store, annotator, NULL, &error)
+                             : mimica_store_label_undo(store, annotator, NULL, &error);
+            if (!id) {
+                g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOTHING);
+                g_clear_error(&error);
+            } else {
+                *(redo ? &n_redos : &n_undos) += 1;
+            }
+        }
+        g_autofree char *want = sql_text(store, held_oracle_sql);
+        g_autofree char *got = sql_text(store, "SELECT coalesce(group_concat(id), '') FROM (SELECT "
+                                               "id FROM labels_current ORDER BY id)");
+        if (g_strcmp0(want, got) != 0)
+            g_error("seed %u op %d: labels_held %s, the old view %s", seed, op, got, want);
+        max_held = MAX(max_held, (int)sql_int(store, "SELECT count(*) FROM labels_held"));
+        if (op % 10 == 0) {
+            /* One frame's label, as the old view's latest active event answers it. */
+            gint64 frame = g_rand_int_range(rand, 0, 200);
+            int au = g_rand_int_range(rand, 1, 3);
+            g_autofree char *sql = g_strdup_printf(
+                "SELECT coalesce((SELECT value FROM label_events_active WHERE au = %d AND"
+                " frame_start <= %lld AND frame_end >= %lld ORDER BY id DESC LIMIT 1), 'none')",
+                au, (long long)frame, (long long)frame);
+            g_autofree char *want_at = sql_text(store, sql);
+            MimicaLabelValue value;
+            gboolean found = mimica_store_label_at(store, v, au, frame, NULL, &value, &error);
+            g_assert_no_error(error);
+            g_assert_cmpstr(found ? mimica_label_value_to_string(value) : "none", ==, want_at);
+            n_at++;
+        }
+        if (op % 20 == 0) {
+            gint64 w0 = g_rand_int_range(rand, 0, 200), w1 = MIN(199, w0 + 25);
+            g_autofree char *sql = g_strdup_printf(
+                "SELECT coalesce(group_concat(id), '') FROM (SELECT id FROM labels_current WHERE"
+                " frame_start <= %lld AND frame_end >= %lld ORDER BY id)",
+                (long long)w1, (long long)w0);
+            g_autofree char *wwant = sql_text(store, sql);
+            WindowCollect c = {g_string_new(NULL), 0};
+            g_assert_true(
+                mimica_store_foreach_label_in(store, v, w0, w1, NULL, collect_window, &c, &error));
+            g_assert_no_error(error);
+            g_assert_cmpstr(c.ids->str, ==, wwant);
+            g_string_free(c.ids, TRUE);
+            n_windows++;
+        }
+    }
+    g_autofree char *before = sql_text(
+        store,
+        "SELECT coalesce(group_concat(id), '') FROM (SELECT id FROM labels_current ORDER BY id)");
+    sql_exec(store, "BEGIN");
+    g_assert_true(_mimica_store_labels_rebuild(store, &error));
+    g_assert_no_error(error);
+    sql_exec(store, "COMMIT");
+    g_autofree char *after = sql_text(
+        store,
+        "SELECT coalesce(group_concat(id), '') FROM (SELECT id FROM labels_current ORDER BY id)");
+    g_assert_cmpstr(before, ==, after);
+    g_assert_true(mimica_store_check(store, &error));
+    g_assert_no_error(error);
+    g_test_message("seed %u: %d sets, %d undos, %d redos; labels_held = the old view after each "
+                   "(up to %d rows, %lld now); %d windows and %d label_at equal; rebuild equal",
+                   seed, n_sets, n_undos, n_redos, max_held,
+                   (long long)sql_int(store, "SELECT count(*) FROM labels_held"), n_windows, n_at);
+}
+
+/* Read-only projects, interrupted creation, untrusted files ----------------------------------- */
+
+static char *file_digest(const char *path)
+{
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    g_assert_true(g_file_get_contents(path, &data, &len, NULL));
+    return g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data, len);
+}
+
+static int count_dir(const char *dir)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    int n = 0;
+    while (d && g_dir_read_name(d))
+        n++;
+    if (d)
+        g_dir_close(d);
+    return n;
+}
+
+static gboolean count_one(const MimicaLabel *l, gpointer user_data)
+{
+    (*(int *)user_data)++;
+    return TRUE;
+}
+
+/* What a reader of a read-only project can do: read, and get READ_ONLY for a write. */
+static void read_only_use(const char *path, gboolean ask, const char *how)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store =
+        ask ? mimica_store_open_read_only(path, &error) : mimica_store_open(path, &error);
+    g_assert_no_error(error);
+    g_assert_true(mimica_store_is_read_only(store));
+    int n = 0;
+    g_assert_true(mimica_store_foreach_label(store, 0, NULL, count_one, &n, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(n, ==, 2);
+    MimicaStoreInfo info;
+    g_assert_true(mimica_store_get_info(store, &info, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(info.n_labels, ==, 2);
+    g_assert_cmpint(mimica_store_label_set(store, 1, 0, 1, 4, MIMICA_LABEL_A, "ann", &error), ==,
+                    0);
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_READ_ONLY);
+    g_autofree char *line = g_strdup_printf("%s: %d labels read, %lld events; a write: %s", how, n,
+                                            (long long)info.n_events, error->message);
+    if (g_test_subprocess())
+        g_print("%s\n", line); /* the parent matches it */
+    else
+        g_test_message("%s", line);
+    g_clear_error(&error);
+}
+
+static void test_read_only(Fixture *f, gconstpointer data)
+{
+    if (g_test_subprocess()) {
+        /* Root writes through any mode bits: be nobody here. */
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+            g_error("cannot drop to uid 65534");
+        read_only_use(g_getenv("MIMICA_TEST_RO_PATH"), FALSE, "file 0444, folder 0555");
+        return;
+    }
+    GError *error = NULL;
+    MimicaStore *store = mimica_store_create(f->path, &error);
+    g_assert_no_error(error);
+    gint64 v = add_video(store, "ro", 100);
+    mimica_store_label_set(store, v, 0, 9, 12, MIMICA_LABEL_PRESENT, "ann", &error);
+    mimica_store_label_set(store, v, 20, 29, 12, MIMICA_LABEL_B, "ann", &error);
+    g_assert_no_error(error);
+    mimica_store_free(store);
+    g_autofree char *before = file_digest(f->path);
+
+    /* Asked for read-only, in a writable folder (SQLite may add the -wal and -shm files of a
+     * reader; a writer's close removes them). */
+    read_only_use(f->path, TRUE, "open_read_only");
+    g_autofree char *after_ro = file_digest(f->path);
+    g_assert_cmpstr(after_ro, ==, before);
+    mimica_store_free(mimica_store_open(f->path, NULL));
+    int n_files = count_dir(f->dir);
+
+    /* File and folder without write permission, opened as another user. */
+    g_assert_cmpint(g_chmod(f->path, 0444), ==, 0);
+    g_assert_cmpint(g_chmod(f->dir, 0555), ==, 0);
+    g_setenv("MIMICA_TEST_RO_PATH", f->path, TRUE);
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_chmod(f->dir, 0700);
+    g_chmod(f->path, 0644);
+    g_test_trap_assert_passed();
+    g_test_trap_assert_stdout("*file 0444, folder 0555: 2 labels read, 2 events; a write: *"
+                              "open read-only*");
+    g_test_message("file 0444, folder 0555, uid %d: 2 labels read; a write: READ_ONLY",
+                   geteuid() == 0 ? 65534 : (int)geteuid());
+    g_autofree char *after = file_digest(f->path);
+    g_assert_cmpstr(after, ==, before);
+    g_assert_cmpint(count_dir(f->dir), ==, n_files);
+    g_test_message("file unchanged (sha256 %.16s...), %d files in the folder before and after",
+                   after, n_files);
+
+    /* An old schema read-only: refused with a message, not migrated. */
+    g_autofree char *old_path = g_build_filename(f->dir, "old.mimica", NULL);
+    MimicaStore *old = mimica_store_open_at_version(old_path, 4, &error);
+    g_assert_no_error(error);
+    mimica_store_free(old);
+    g_autofree char *old_before = file_digest(old_path);
+    old = mimica_store_open_read_only(old_path, &error);
+    g_assert_null(old);
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_READ_ONLY);
+    g_test_message("schema 4 read-only: %s", error->message);
+    g_clear_error(&error);
+    g_autofree char *old_after = file_digest(old_path);
+    g_assert_cmpstr(old_after, ==, old_before);
+}
+
+/* `project new` killed at a random moment: the path holds a whole project or nothing. */
+static void test_create_interrupted(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    gint64 t0 = g_get_monotonic_time();
+    MimicaStore *store = mimica_store_create(f->path, &error);
+    gint64 create_us = g_get_monotonic_time() - t0;
+    g_assert_no_error(error);
+    mimica_store_free(store);
+    guint32 seed = 77;
+    g_autoptr(GRand) rand = g_rand_new_with_seed(seed);
+    int n_trials = 30, n_absent = 0, n_whole = 0, n_stub = 0;
+    for (int i = 0; i < n_trials; i++) {
+        g_autofree char *name = g_strdup_printf("p%d.mimica", i);
+        g_autofree char *path = g_build_filename(f->dir, name, NULL);
+        pid_t pid = fork();
+        g_assert_cmpint(pid, >=, 0);
+        if (pid == 0) {
+            MimicaStore *s = mimica_store_create(path, NULL);
+            mimica_store_free(s);
+            _exit(0);
+        }
+        g_usleep((gulong)g_rand_int_range(rand, 0, (gint32)(create_us * 3 / 2 + 1)));
+        kill(pid, SIGKILL);
+        int status;
+        waitpid(pid, &status, 0);
+        if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+            n_absent++;
+            continue;
+        }
+        MimicaStore *s = mimica_store_open(path, &error);
+        if (s) {
+            n_whole++;
+        } else {
+            g_test_message("stub after kill %d: %s", i, error->message);
+            g_clear_error(&error);
+            n_stub++;
+        }
+        mimica_store_free(s);
+    }
+    /* The leftovers are temporary files; a new `project new` at any path works. */
+    g_autofree char *again = g_build_filename(f->dir, "p0.mimica", NULL);
+    if (!g_file_test(again, G_FILE_TEST_EXISTS)) {
+        store = mimica_store_create(again, &error);
+        g_assert_no_error(error);
+        mimica_store_free(store);
+    }
+    g_test_message("seed %u: create takes %lld us; %d kills: %d absent, %d whole, %d stubs", seed,
+                   (long long)create_us, n_trials, n_absent, n_whole, n_stub);
+    g_assert_cmpint(n_stub, ==, 0);
+}
+
+/* Plants SQL in a closed project with a plain connection. */
+static void plant(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        g_error("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+static void test_untrusted(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    static const struct {
+        const char *what, *sql;
+    } planted[] = {
+        {"trigger", "CREATE TRIGGER evil AFTER INSERT ON label_events BEGIN"
+                    " INSERT INTO annotators (name, created) VALUES ('planted', 0); END"},
+        {"view", "CREATE VIEW videos_all AS SELECT * FROM videos"},
+        {"dropped trigger", "DROP TRIGGER label_events_no_delete"},
+        {"index", "CREATE INDEX sneaky ON videos(path)"},
+    };
+    for (unsigned i = 0; i < G_N_ELEMENTS(planted); i++) {
+        g_autofree char *name = g_strdup_printf("planted%u.mimica", i);
+        g_autofree char *path = g_build_filename(f->dir, name, NULL);
+        MimicaStore *store = mimica_store_create(path, &error);
+        g_assert_no_error(error);
+        add_video(store, "v", 100);
+        mimica_store_free(store);
+        plant(path, planted[i].sql);
+        store = mimica_store_open(path, &error);
+        g_assert_null(store);
+        g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_CORRUPT);
+        g_test_message("%s: %s", planted[i].what, error->message);
+        g_clear_error(&error);
+    }
+
+    /* A project made with 003-undo.sql's first text (its index without the frame range)
+     * opens: indexes are compared by name only. */
+    g_autofree char *early = g_build_filename(f->dir, "early.mimica", NULL);
+    MimicaStore *old = mimica_store_open_at_version(early, 3, &error);
+    g_assert_no_error(error);
+    mimica_store_free(old);
+    plant(early, "DROP INDEX label_events_video;"
+                 " CREATE INDEX label_events_video ON label_events(video_id, au, annotator_id)");
+    old = mimica_store_open(early, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(mimica_store_get_schema_version(old), ==, MIMICA_STORE_SCHEMA_VERSION);
+    mimica_store_free(old);
+
+    /* A record of 20 MB (over the 16 MB limit) is refused when read, not allocated. */
+    MimicaStore *store = mimica_store_create(f->path, &error);
+    g_assert_no_error(error);
+    add_video(store, "v", 100);
+    mimica_store_free(store);
+    plant(f->path, "UPDATE videos SET path = printf('%.*c', 20000000, 'x') WHERE id = 1");
+    store = mimica_store_open(f->path, &error);
+    g_assert_no_error(error);
+    MimicaVideoFacts facts;
+    gint64 t0 = g_get_monotonic_time();
+    g_assert_false(mimica_store_get_video(store, 1, &facts, &error));
+    g_assert_nonnull(error);
+    g_test_message("20 MB path: refused in %.1f ms: %s", (g_get_monotonic_time() - t0) / 1e3,
+                   error->message);
+    g_clear_error(&error);
+
+    /* Defensive mode: the schema cannot be rewritten through the store's connection. */
+    sqlite3 *db = mimica_store_get_db(store);
+    sqlite3_exec(db, "PRAGMA writable_schema = ON", NULL, NULL, NULL);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, "UPDATE sqlite_schema SET sql = 'x' WHERE name = 'videos'", NULL,
+                          NULL, &msg);
+    g_assert_cmpint(rc, !=, SQLITE_OK);
+    g_test_message("writable_schema in defensive mode: %s", msg);
+    sqlite3_free(msg);
+    mimica_store_free(store);
+}
+
+/* A project and a CSV whose names are not UTF-8: every message is valid UTF-8 (U+FFFD for the
+ * stray byte), and the store still gives back the name as it was given. */
+static void test_messages_utf8(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_autofree char *path = g_build_filename(f->dir, "caf\xe9.mimica", NULL);
+    g_autofree char *missing = g_build_filename(f->dir, "gone\xff.mimica", NULL);
+    g_assert_null(mimica_store_open(missing, &error));
+    g_assert_true(g_utf8_validate(error->message, -1, NULL));
+    g_test_message("missing: %s", error->message);
+    g_clear_error(&error);
+    g_autoptr(MimicaStore) store = mimica_store_create(path, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(mimica_store_get_path(store), ==, path);
+    g_assert_cmpint(mimica_store_label_set(store, 7, 0, 1, 4, MIMICA_LABEL_A, "ann", &error), ==,
+                    0);
+    g_assert_true(g_utf8_validate(error->message, -1, NULL));
+    g_test_message("no video: %s", error->message);
+    g_clear_error(&error);
+    g_autofree char *csv = g_build_filename(f->dir, "bad\xfe.csv", NULL);
+    g_assert_true(g_file_set_contents(csv, "video,frame_start\n", -1, NULL));
+    g_assert_cmpint(mimica_store_import_labels_csv(store, csv, &error), ==, -1);
+    g_assert_true(g_utf8_validate(error->message, -1, NULL));
+    g_test_message("bad CSV: %s", error->message);
+    g_clear_error(&error);
+    g_autofree char *nocsv = g_build_filename(f->dir, "none\xfe.csv", NULL);
+    g_assert_cmpint(mimica_store_import_labels_csv(store, nocsv, &error), ==, -1);
+    g_assert_true(g_utf8_validate(error->message, -1, NULL));
+    g_test_message("missing CSV: %s", error->message);
+    g_clear_error(&error);
 }
 
 /* Errors of the file system and of other programs ------------------------------------------- */
@@ -789,6 +1185,11 @@ int main(int argc, char **argv)
     ADD("label-validation", test_label_validation);
     ADD("undo-redo", test_undo_redo);
     ADD("undo-random", test_undo_random);
+    ADD("labels-held", test_labels_held);
+    ADD("read-only", test_read_only);
+    ADD("create-interrupted", test_create_interrupted);
+    ADD("untrusted", test_untrusted);
+    ADD("messages-utf8", test_messages_utf8);
     ADD("locked", test_locked);
     ADD("disk-full", test_disk_full);
     ADD("results", test_results);

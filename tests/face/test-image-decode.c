@@ -296,6 +296,47 @@ static void test_exif_orientation(void)
     mim_image_free(base);
 }
 
+/* A small JPEG whose frame header claims 16384x16384 (what a 66 KB file once cost 41 s and
+ * 3.4 GB for): refused from the header, in milliseconds, before any picture buffer exists. */
+static void test_jpeg_budget(void)
+{
+    gsize len = 0;
+    g_autofree guint8 *jpeg = encode_jpeg(0, &len);
+    /* padded to 66 KB with a comment segment, like the file in the report */
+    const gsize pad = 65000, head = 2 + 4 + pad, total = head + len - 2;
+    g_autofree guint8 *big = g_malloc(total);
+    memcpy(big, jpeg, 2); /* SOI */
+    big[2] = 0xFF, big[3] = 0xFE, big[4] = (guint8)((pad + 2) >> 8), big[5] = (guint8)(pad + 2);
+    memset(big + 6, 'x', pad);
+    memcpy(big + head, jpeg + 2, len - 2);
+    /* SOF0: FF C0, length (2), precision (1), height (2), width (2) */
+    guint8 *sof = NULL;
+    for (gsize i = head; i + 9 < total; i++)
+        if (big[i] == 0xFF && big[i + 1] == 0xC0) {
+            sof = big + i;
+            break;
+        }
+    g_assert_nonnull(sof);
+    sof[5] = 0x40, sof[6] = 0x00; /* height 16384 */
+    sof[7] = 0x40, sof[8] = 0x00; /* width 16384 */
+    GError *error = NULL;
+    gint64 t0 = g_get_monotonic_time();
+    mim_image *img = mimica_image_decode(big, total, &error);
+    double ms = (g_get_monotonic_time() - t0) / 1e3;
+    g_assert_null(img);
+    g_assert_error(error, MIMICA_ERROR, MIMICA_ERROR_CORRUPT);
+    g_assert_nonnull(strstr(error->message, "16384x16384"));
+    g_test_message("%zu-byte JPEG claiming 16384x16384: refused in %.2f ms: %s", total, ms,
+                   error->message);
+    g_assert_cmpfloat(ms, <, 1000);
+    g_clear_error(&error);
+    /* the same data with its real size still decodes */
+    img = mimica_image_decode(jpeg, len, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(img->width, ==, 13);
+    mim_image_free(img);
+}
+
 static void test_errors(void)
 {
     GError *error = NULL;
@@ -448,6 +489,7 @@ int main(int argc, char **argv)
     g_test_add_func("/face/image/bmp-ffmpeg", test_bmp_ffmpeg);
     g_test_add_func("/face/image/exif-orientation", test_exif_orientation);
     g_test_add_func("/face/image/errors", test_errors);
+    g_test_add_func("/face/image/jpeg-budget", test_jpeg_budget);
     g_test_add_func("/face/cli/detect", test_cli_detect);
     int rc = g_test_run();
     /* remove the temporary files */
