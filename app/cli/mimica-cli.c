@@ -17,6 +17,11 @@ extern const MimicaCliCommand mimica_cli_export;
 extern const MimicaCliCommand mimica_cli_import;
 extern const MimicaCliCommand mimica_cli_detect;
 extern const MimicaCliCommand mimica_cli_backends;
+extern const MimicaCliCommand mimica_cli_pack;
+extern const MimicaCliCommand mimica_cli_synth;
+extern const MimicaCliCommand mimica_cli_train;
+extern const MimicaCliCommand mimica_cli_eval;
+extern const MimicaCliCommand mimica_cli_finetune;
 
 /* Subcommands, in the order --help lists them. Each is defined in its own cmd-*.c. */
 static const MimicaCliCommand *const commands[] = {
@@ -27,6 +32,11 @@ static const MimicaCliCommand *const commands[] = {
     &mimica_cli_import,   /* cmd-import.c */
     &mimica_cli_detect,   /* cmd-detect.c */
     &mimica_cli_backends, /* cmd-backends.c */
+    &mimica_cli_pack,     /* cmd-pack.c */
+    &mimica_cli_synth,    /* cmd-synth.c */
+    &mimica_cli_train,    /* cmd-train.c */
+    &mimica_cli_eval,     /* cmd-eval.c */
+    &mimica_cli_finetune, /* cmd-finetune.c */
     NULL,
 };
 
