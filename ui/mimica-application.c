@@ -1,5 +1,6 @@
 /* mimica-application.c: the GtkApplication of `mimica`: actions, accelerators, settings,
- * command-line options (--version; --screenshot=FILE for the ui tests). */
+ * command-line options (--version; `mimica FILE` opens the project FILE; --annotator=NAME sets the
+ * annotator; --screenshot=FILE for the ui tests). */
 #include "mimica-application.h"
 
 #include <glib/gi18n.h>
@@ -14,6 +15,8 @@ struct _MimicaApplication {
     GSettings *settings; /* NULL when the schema is not installed */
     char *screenshot_path;
 };
+
+static void present_screenshot(MimicaApplication *self);
 
 G_DEFINE_FINAL_TYPE(MimicaApplication, mimica_application, ADW_TYPE_APPLICATION)
 
@@ -56,12 +59,36 @@ static void mimica_application_activate(GApplication *app)
     if (!window)
         window = GTK_WINDOW(mimica_window_new(self));
     gtk_window_present(window);
+    present_screenshot(self);
+}
 
+static void present_screenshot(MimicaApplication *self)
+{
     if (self->screenshot_path) {
         /* give the window time to map and draw its first frames */
         g_timeout_add_full(G_PRIORITY_LOW, 1500, take_screenshot, g_object_ref(self),
                            g_object_unref);
     }
+}
+
+static void mimica_application_open(GApplication *app, GFile **files, int n_files, const char *hint)
+{
+    MimicaApplication *self = MIMICA_APPLICATION(app);
+    GtkWindow *window = gtk_application_get_active_window(GTK_APPLICATION(app));
+    if (!window)
+        window = GTK_WINDOW(mimica_window_new(self));
+    gtk_window_present(window);
+    for (int i = 0; i < n_files; i++) {
+        g_autofree char *path = g_file_get_path(files[i]);
+        g_autoptr(GError) error = NULL;
+        if (!path)
+            continue;
+        /* a missing file becomes a new project */
+        gboolean create = !g_file_test(path, G_FILE_TEST_EXISTS);
+        if (!mimica_window_open_project(MIMICA_WINDOW(window), path, create, &error))
+            g_printerr("mimica: %s: %s\n", path, error->message);
+    }
+    present_screenshot(self);
 }
 
 static int mimica_application_handle_local_options(GApplication *app, GVariantDict *options)
@@ -73,6 +100,9 @@ static int mimica_application_handle_local_options(GApplication *app, GVariantDi
         return 0;
     }
     g_variant_dict_lookup(options, "screenshot", "^ay", &self->screenshot_path);
+    const char *annotator = NULL;
+    if (g_variant_dict_lookup(options, "annotator", "&s", &annotator) && self->settings)
+        g_settings_set_string(self->settings, "annotator", annotator);
     return -1;
 }
 
@@ -130,6 +160,7 @@ static void mimica_application_class_init(MimicaApplicationClass *klass)
 
     object_class->finalize = mimica_application_finalize;
     app_class->activate = mimica_application_activate;
+    app_class->open = mimica_application_open;
     app_class->startup = mimica_application_startup;
     app_class->handle_local_options = mimica_application_handle_local_options;
 }
@@ -138,6 +169,8 @@ static void mimica_application_init(MimicaApplication *self)
 {
     static const GOptionEntry entries[] = {
         {"version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version and exit"), NULL},
+        {"annotator", 0, 0, G_OPTION_ARG_STRING, NULL,
+         N_("The name recorded with your label edits"), N_("NAME")},
         {"screenshot", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, NULL,
          "Save a PNG of the main window once it is drawn, then quit (for tests)", "FILE"},
         {NULL},
