@@ -1,6 +1,6 @@
 # The README's two set-up commands. Each installs what is missing (Debian 12), then builds.
-#   make run     build, then run the main job on the bundled default: the main window where there
-#                is a display; without one, a headless analysis of the bundled demo video that
+#   make run     build, then run the main job on the bundled default: the main window on the demo
+#                project (scripts/demo-project) where there is a display; without one, a headless analysis of the bundled demo video that
 #                prints a per-AU summary
 #   make check   build with warnings as errors, run the default test suites, then the engine,
 #                training and app suites again in an ASan+UBSan build (leak checks on;
@@ -25,7 +25,8 @@ DEMO_VIDEO ?= data/demo/mimica-demo.mp4
 
 run: build
 	@if [ -n "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ] && [ -x $(BUILD)/ui/mimica ]; then \
-	    GSETTINGS_SCHEMA_DIR=$(BUILD)/data $(BUILD)/ui/mimica; \
+	    scripts/demo-project $(BUILD) $(BUILD)/demo/demo.mimica && \
+	    GSETTINGS_SCHEMA_DIR=$(BUILD)/data $(BUILD)/ui/mimica $(BUILD)/demo/demo.mimica; \
 	else \
 	    echo "make run: no display: analysing the demo video $(DEMO_VIDEO) headless"; \
 	    $(BUILD)/app/cli/mimica-cli analyze $(DEMO_VIDEO) -o $(BUILD)/demo --summary; \
