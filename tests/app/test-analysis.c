@@ -452,6 +452,9 @@ static void run_clip(Fixture *f, const ClipCase *cc, FcScene **scene_out, Csv *c
                    cc->preset, fc_container_name(s->container), s->n_frames, r.status, secs,
                    s->n_frames / secs, *r.err ? "; stderr: " : "", r.err);
     g_assert_cmpint(r.status, ==, 0);
+    /* in a pipe, no progress output: stdout and stderr stay empty */
+    g_assert_cmpstr(r.out, ==, "");
+    g_assert_cmpstr(r.err, ==, "");
     run_clear(&r);
     g_autofree char *name = g_strdup_printf("%s.csv", cc->preset);
     g_autofree char *csv_path = g_build_filename(out, name, NULL);
@@ -728,6 +731,85 @@ static void test_resume(Fixture *f, gconstpointer data)
     fc_scene_free(s);
 }
 
+/* Mean of AU `au`'s intensity over frames [a, b] of a CSV (one face), and its total variation
+ * over the whole clip (sum of |r(f+1) - r(f)|). */
+static void au_stats(const Csv *c, int au, int a, int b, double *mean, double *variation)
+{
+    double s = 0, tv = 0, prev = NAN;
+    int n = 0;
+    for (guint i = 0; i < c->rows->len; i++) {
+        const CsvRow *r = &g_array_index(c->rows, CsvRow, i);
+        double v = csv_au_r(r, au);
+        if (!r->success || isnan(v))
+            continue;
+        if (!isnan(prev))
+            tv += fabs(v - prev);
+        prev = v;
+        if (r->frame - 1 >= a && r->frame - 1 <= b) {
+            s += v;
+            n++;
+        }
+    }
+    *mean = n ? s / n : NAN;
+    *variation = tv;
+}
+
+/* --smooth N changes the intensities only (a centred mean: less variation, the expressions still
+ * there), never landmarks or presence; --baseline F:L takes each person's neutral face from those
+ * frames: from a neutral stretch the smile reads as before, from the smile itself it reads ~0. */
+static void test_smooth_baseline(Fixture *f, gconstpointer data)
+{
+    if (!ready(f))
+        return;
+    FcScene *s = NULL;
+    g_autofree char *clip = make_clip(f, "expressions", &s);
+    if (!clip)
+        return;
+    const char *variants[][4] = {{"plain", NULL, NULL, NULL},
+                                 {"smooth", "--smooth", "7", NULL},
+                                 {"neutral", "--baseline", "0:9", NULL},
+                                 {"smiling", "--baseline", "19:25", NULL}};
+    Csv c[4];
+    for (int v = 0; v < 4; v++) {
+        g_autofree char *out = g_build_filename(f->dir, variants[v][0], NULL);
+        const char *args[] = {"analyze", clip, "-o", out, variants[v][1], variants[v][2], NULL};
+        Run r = cli(f, args);
+        g_assert_cmpint(r.status, ==, 0);
+        run_clear(&r);
+        g_autofree char *csv_path = g_build_filename(out, "expressions.csv", NULL);
+        csv_read(csv_path, &c[v]);
+        g_assert_cmpuint(c[v].rows->len, ==, c[0].rows->len);
+    }
+    double smile[4], tv[4], brows[4], tv1[4];
+    for (int v = 0; v < 4; v++) {
+        au_stats(&c[v], 12, 19, 25, &smile[v], &tv[v]);
+        au_stats(&c[v], 1, 49, 55, &brows[v], &tv1[v]);
+        g_test_message("%-8s AU12 held smile %.2f (variation %.1f), AU01 held brows %.2f "
+                       "(variation %.1f)",
+                       variants[v][0], smile[v], tv[v], brows[v], tv1[v]);
+    }
+    /* smoothing: raw landmarks and presence kept, intensities less jittery, expressions kept */
+    double max_lm = 0;
+    for (guint i = 0; i < c[0].rows->len; i++) {
+        const CsvRow *a = &g_array_index(c[0].rows, CsvRow, i);
+        const CsvRow *b = &g_array_index(c[1].rows, CsvRow, i);
+        for (int k = 0; k < 136; k++)
+            max_lm = fmax(max_lm, fabs(a->xy[k] - b->xy[k]));
+    }
+    g_test_message("smoothing: landmarks differ by %.3g px at most (raw kept)", max_lm);
+    g_assert_cmpfloat(max_lm, ==, 0);
+    g_assert_cmpfloat(tv[1] + tv1[1], <, tv[0] + tv1[0]);
+    g_assert_cmpfloat(smile[1], >=, 1.0);
+    g_assert_cmpfloat(brows[1], >=, 1.0);
+    /* a neutral segment as the baseline: the smile as before; the smile as the baseline: gone */
+    g_assert_cmpfloat(smile[2], >=, 1.0);
+    g_assert_cmpfloat(fabs(smile[2] - smile[0]), <, 0.75);
+    g_assert_cmpfloat(smile[3], <, 0.5);
+    for (int v = 0; v < 4; v++)
+        csv_free(&c[v]);
+    fc_scene_free(s);
+}
+
 static void write_png(const mim_image *im, const char *path)
 {
     FILE *f = g_fopen(path, "wb");
@@ -807,6 +889,8 @@ int main(int argc, char **argv)
                fixture_teardown);
     g_test_add("/analysis/resume", Fixture, NULL, fixture_setup, test_resume, fixture_teardown);
     g_test_add("/analysis/image-folder", Fixture, NULL, fixture_setup, test_image_folder,
+               fixture_teardown);
+    g_test_add("/analysis/smooth-baseline", Fixture, NULL, fixture_setup, test_smooth_baseline,
                fixture_teardown);
     return g_test_run();
 }
