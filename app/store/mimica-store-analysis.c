@@ -6,17 +6,6 @@
 
 #include "mimica-store-private.h"
 
-static gboolean step_done(MimicaStore *store, sqlite3_stmt *st, const char *context, GError **error)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        _mimica_store_set_error(store, rc, error, context);
-        return FALSE;
-    }
-    return TRUE;
-}
-
 static gint64 now_ms(void)
 {
     return g_get_real_time() / 1000;
@@ -162,9 +151,9 @@ gboolean mimica_store_analysis_begin(MimicaStore *store, gint64 video_id, gint64
         sqlite3_bind_int64(reset, 1, out->id);
         sqlite3_bind_text(reset, 2, parameters_json, -1, SQLITE_STATIC);
         sqlite3_bind_int64(reset, 3, now_ms());
-        if (!step_done(store, del, "restarting an analysis", error) ||
-            !step_done(store, delc, "restarting an analysis", error) ||
-            !step_done(store, reset, "restarting an analysis", error))
+        if (!_mimica_store_step_done(store, del, "restarting an analysis", error) ||
+            !_mimica_store_step_done(store, delc, "restarting an analysis", error) ||
+            !_mimica_store_step_done(store, reset, "restarting an analysis", error))
             goto out;
         mimica_analysis_row_clear(out);
         have = FALSE;
@@ -182,7 +171,7 @@ gboolean mimica_store_analysis_begin(MimicaStore *store, gint64 video_id, gint64
         sqlite3_bind_int64(ins, 2, model_id);
         sqlite3_bind_text(ins, 3, parameters_json, -1, SQLITE_STATIC);
         sqlite3_bind_int64(ins, 4, now_ms());
-        if (!step_done(store, ins, "starting an analysis", error) ||
+        if (!_mimica_store_step_done(store, ins, "starting an analysis", error) ||
             !analysis_read(store, video_id, model_id, out, error))
             goto out;
     }
@@ -211,7 +200,7 @@ gboolean mimica_store_analysis_put(MimicaStore *store, const MimicaAnalysisRow *
         sqlite3_bind_int64(st, 1, analysis->id);
         sqlite3_bind_int64(st, 2, next_frame);
         sqlite3_bind_int64(st, 3, n_frames);
-        ok = step_done(store, st, "storing analysis results", error) &&
+        ok = _mimica_store_step_done(store, st, "storing analysis results", error) &&
              _mimica_store_commit(store, "storing analysis results", error);
     }
     if (!ok)
@@ -229,7 +218,7 @@ gboolean mimica_store_analysis_finish(MimicaStore *store, gint64 analysis_id, GE
     if (ok) {
         sqlite3_bind_int64(st, 1, analysis_id);
         sqlite3_bind_int64(st, 2, now_ms());
-        ok = step_done(store, st, "finishing an analysis", error) &&
+        ok = _mimica_store_step_done(store, st, "finishing an analysis", error) &&
              _mimica_store_commit(store, "finishing an analysis", error);
     }
     if (!ok)
@@ -353,7 +342,7 @@ gboolean mimica_store_update_aus(MimicaStore *store, gint64 video_id, int track,
             _mimica_store_floats_to_le(p->au_intensity, inten, n_aus);
             sqlite3_bind_blob(st, 5, inten, 4 * n_aus, SQLITE_STATIC);
         }
-        if (!step_done(store, st, "updating AU values", error))
+        if (!_mimica_store_step_done(store, st, "updating AU values", error))
             goto out;
     }
     ok = _mimica_store_commit(store, "updating AU values", error);
@@ -397,7 +386,7 @@ gboolean mimica_store_put_calibration(MimicaStore *store, gint64 video_id, int t
             sqlite3_bind_int64(st, 5, cal->frame_end);
         sqlite3_bind_int64(st, 6, cal->n_frames);
         sqlite3_bind_blob(st, 7, v, 4 * cal->n_values, SQLITE_STATIC);
-        ok = step_done(store, st, "storing a calibration", error) &&
+        ok = _mimica_store_step_done(store, st, "storing a calibration", error) &&
              _mimica_store_commit(store, "storing a calibration", error);
     }
     if (!ok)
@@ -473,7 +462,7 @@ gint64 mimica_store_job_new(MimicaStore *store, const char *kind, const char *pa
         sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, parameters_json ? parameters_json : "{}", -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, now_ms());
-        if (step_done(store, st, "adding a job", error)) {
+        if (_mimica_store_step_done(store, st, "adding a job", error)) {
             id = sqlite3_last_insert_rowid(store->db);
             if (!_mimica_store_commit(store, "adding a job", error))
                 id = 0;
@@ -543,7 +532,7 @@ gboolean mimica_store_job_update(MimicaStore *store, gint64 job_id, const char *
         if (message)
             sqlite3_bind_text(st, 6, message, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 7, now_ms());
-        ok = step_done(store, st, "updating a job", error);
+        ok = _mimica_store_step_done(store, st, "updating a job", error);
         if (ok && sqlite3_changes(store->db) == 0) {
             g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOT_FOUND, "%s: no job %lld",
                         store->path, (long long)job_id);
@@ -558,21 +547,7 @@ gboolean mimica_store_job_update(MimicaStore *store, gint64 job_id, const char *
 
 GArray *mimica_store_jobs_unfinished(MimicaStore *store, GError **error)
 {
-    sqlite3_stmt *st = _mimica_store_stmt(
-        store, "SELECT id FROM jobs WHERE status IN ('queued', 'running') ORDER BY id", error);
-    if (!st)
-        return NULL;
-    GArray *ids = g_array_new(FALSE, FALSE, sizeof(gint64));
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        gint64 id = sqlite3_column_int64(st, 0);
-        g_array_append_val(ids, id);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        _mimica_store_set_error(store, rc, error, "listing jobs");
-        g_array_unref(ids);
-        return NULL;
-    }
-    return ids;
+    return _mimica_store_ids(
+        store, "SELECT id FROM jobs WHERE status IN ('queued', 'running') ORDER BY id",
+        "listing jobs", error);
 }

@@ -63,3 +63,9 @@ gboolean _mimica_store_put_rows(MimicaStore *store, gint64 video_id, gint64 mode
  * is not N_AUS values. */
 gboolean _mimica_store_prediction_from_row(sqlite3_stmt *st, int col, int n_aus,
                                            MimicaPrediction *out);
+/* Runs a prepared INSERT/UPDATE to completion; FALSE with ERROR (CONTEXT in front) on failure. */
+gboolean _mimica_store_step_done(MimicaStore *store, sqlite3_stmt *st, const char *context,
+                                 GError **error);
+/* The first column of every row of SQL (a string literal, no parameters) as gint64 ids; NULL with
+ * ERROR on failure. */
+GArray *_mimica_store_ids(MimicaStore *store, const char *sql, const char *context, GError **error);

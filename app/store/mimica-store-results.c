@@ -20,8 +20,8 @@ static gboolean check_json(MimicaStore *store, const char *json, const char *wha
     return valid;
 }
 
-/* Runs a prepared INSERT/UPDATE to completion; FALSE with ERROR on failure. */
-static gboolean step_done(MimicaStore *store, sqlite3_stmt *st, const char *context, GError **error)
+gboolean _mimica_store_step_done(MimicaStore *store, sqlite3_stmt *st, const char *context,
+                                 GError **error)
 {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
@@ -69,7 +69,7 @@ gint64 mimica_store_add_model(MimicaStore *store, const char *file, const char *
         sqlite3_bind_text(st, 4, list->str, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, metrics_json, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 6, g_get_real_time() / 1000);
-        if (step_done(store, st, "adding a model", error)) {
+        if (_mimica_store_step_done(store, st, "adding a model", error)) {
             id = sqlite3_last_insert_rowid(store->db);
             if (!_mimica_store_commit(store, "adding a model", error))
                 id = 0;
@@ -113,7 +113,7 @@ gint64 _mimica_store_face_id(MimicaStore *store, gint64 video_id, int track, gbo
             return 0;
         sqlite3_bind_int64(ins, 1, video_id);
         sqlite3_bind_int(ins, 2, track);
-        if (!step_done(store, ins, "adding a face", error))
+        if (!_mimica_store_step_done(store, ins, "adding a face", error))
             return 0;
     }
     sqlite3_stmt *st =
@@ -212,7 +212,7 @@ gboolean _mimica_store_put_rows(MimicaStore *store, gint64 video_id, gint64 mode
             _mimica_store_floats_to_le(p->pose, pose, 6);
             sqlite3_bind_blob(st, 14, pose, sizeof pose, SQLITE_STATIC);
         }
-        if (!step_done(store, st, "storing predictions", error))
+        if (!_mimica_store_step_done(store, st, "storing predictions", error))
             return FALSE;
     }
     for (guint k = 0; k < seen->len; k++) {
@@ -222,7 +222,7 @@ gboolean _mimica_store_put_rows(MimicaStore *store, gint64 video_id, gint64 mode
         sqlite3_bind_int64(span, 1, s->face);
         sqlite3_bind_int64(span, 2, s->first);
         sqlite3_bind_int64(span, 3, s->last);
-        if (!step_done(store, span, "storing predictions", error))
+        if (!_mimica_store_step_done(store, span, "storing predictions", error))
             return FALSE;
     }
     return TRUE;
@@ -336,7 +336,7 @@ gint64 mimica_store_training_run_new(MimicaStore *store, gint64 model_in,
         if (model_in)
             sqlite3_bind_int64(st, 1, model_in);
         sqlite3_bind_text(st, 2, parameters_json, -1, SQLITE_STATIC);
-        if (step_done(store, st, "adding a training run", error)) {
+        if (_mimica_store_step_done(store, st, "adding a training run", error)) {
             id = sqlite3_last_insert_rowid(store->db);
             if (!_mimica_store_commit(store, "adding a training run", error))
                 id = 0;
@@ -371,7 +371,7 @@ gboolean mimica_store_training_run_update(MimicaStore *store, gint64 run_id, con
         if (log_append)
             sqlite3_bind_text(st, 4, log_append, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 5, g_get_real_time() / 1000);
-        ok = step_done(store, st, "updating a training run", error);
+        ok = _mimica_store_step_done(store, st, "updating a training run", error);
         if (ok && sqlite3_changes(store->db) == 0) {
             g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOT_FOUND,
                         "%s: no training run %lld", store->path, (long long)run_id);

@@ -821,9 +821,9 @@ gboolean mimica_store_get_video(MimicaStore *store, gint64 video_id, MimicaVideo
     return TRUE;
 }
 
-GArray *mimica_store_list_videos(MimicaStore *store, GError **error)
+GArray *_mimica_store_ids(MimicaStore *store, const char *sql, const char *context, GError **error)
 {
-    sqlite3_stmt *st = _mimica_store_stmt(store, "SELECT id FROM videos ORDER BY id", error);
+    sqlite3_stmt *st = _mimica_store_stmt(store, sql, error);
     if (!st)
         return NULL;
     GArray *ids = g_array_new(FALSE, FALSE, sizeof(gint64));
@@ -834,11 +834,16 @@ GArray *mimica_store_list_videos(MimicaStore *store, GError **error)
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
-        _mimica_store_set_error(store, rc, error, "listing videos");
+        _mimica_store_set_error(store, rc, error, context);
         g_array_unref(ids);
         return NULL;
     }
     return ids;
+}
+
+GArray *mimica_store_list_videos(MimicaStore *store, GError **error)
+{
+    return _mimica_store_ids(store, "SELECT id FROM videos ORDER BY id", "listing videos", error);
 }
 
 /* Labels ------------------------------------------------------------------------------------ */
