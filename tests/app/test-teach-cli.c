@@ -10,6 +10,7 @@
 
 #include "aunet/mim-json.h"
 #include "mim-pack.h"
+#include "../common/fixture-skip.h"
 
 typedef struct {
     char *dir, *cli, *shared;
@@ -73,7 +74,8 @@ static void test_cli(void)
     const char *build = g_getenv("MIMICA_BUILD_DIR");
     fx.shared = (char *)g_getenv("MIMICA_SHARED_DIR");
     if (!build || !fx.shared) {
-        g_test_skip("MIMICA_BUILD_DIR / MIMICA_SHARED_DIR unset: run through meson test");
+        mimica_test_skip_fixtures(
+            "MIMICA_BUILD_DIR / MIMICA_SHARED_DIR unset: run through meson test");
         return;
     }
     fx.cli = g_build_filename(build, "app", "cli", "mimica-cli", NULL);

@@ -15,6 +15,7 @@
 #include "aunet/mim-json.h"
 #include "face/mim-cascade.h"
 #include "image/mimica-image.h"
+#include "../common/fixture-skip.h"
 
 static const char *const cascades[] = {
     "haarcascade_frontalface_default",
@@ -125,7 +126,7 @@ static char *sha256_hex(const mim_image *img)
 static void test_decoded_pixels(void)
 {
     if (skip_reason) {
-        g_test_skip(skip_reason);
+        mimica_test_skip_fixtures(skip_reason);
         return;
     }
     int n_rgb = 0, n_grey = 0, n = 0;
@@ -351,7 +352,7 @@ static void test_cascade(gconstpointer data)
 {
     int ci = GPOINTER_TO_INT(data);
     if (skip_reason) {
-        g_test_skip(skip_reason);
+        mimica_test_skip_fixtures(skip_reason);
         return;
     }
     tally t = {0};

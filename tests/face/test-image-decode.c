@@ -15,6 +15,7 @@
 #include "aunet/mim-json.h"
 #include "image/mimica-image.h"
 #include "mimica-error.h"
+#include "../common/fixture-skip.h"
 
 static char *tmpdir;
 
@@ -367,7 +368,7 @@ static void test_errors(void)
     g_autofree char *bytes = NULL;
     gsize len;
     if (!jpg || !g_file_get_contents(jpg, &bytes, &len, NULL)) {
-        g_test_skip("fixture messi5.jpg absent (MIMICA_SHARED_DIR)");
+        mimica_test_skip_fixtures("fixture messi5.jpg absent (MIMICA_SHARED_DIR)");
         return;
     }
     mim_image *img = mimica_image_decode((const guint8 *)bytes, len, &error);
@@ -401,14 +402,14 @@ static void test_cli_detect(void)
     const char *shared = g_getenv("MIMICA_SHARED_DIR");
     const char *build = g_getenv("MIMICA_BUILD_DIR");
     if (!shared || !build) {
-        g_test_skip("MIMICA_SHARED_DIR / MIMICA_BUILD_DIR not set");
+        mimica_test_skip_fixtures("MIMICA_SHARED_DIR / MIMICA_BUILD_DIR not set");
         return;
     }
     g_autofree char *jpg = g_build_filename(shared, "fixtures/faces/images/messi5.jpg", NULL);
     g_autofree char *ref =
         g_build_filename(shared, "fixtures/faces/reference/opencv__messi5.jpg.json", NULL);
     if (!g_file_test(jpg, G_FILE_TEST_EXISTS) || !g_file_test(ref, G_FILE_TEST_EXISTS)) {
-        g_test_skip("fixture messi5.jpg absent");
+        mimica_test_skip_fixtures("fixture messi5.jpg absent");
         return;
     }
     g_autofree char *cli = g_build_filename(build, "app", "cli", "mimica-cli", NULL);

@@ -23,6 +23,7 @@
 #include "face/mim-cascade.h"
 #include "landmark/mim-landmark.h"
 #include "image/mimica-image.h"
+#include "../common/fixture-skip.h"
 
 static mim_shape_predictor *sp;
 static char sp_err[512];
@@ -194,7 +195,9 @@ static gboolean need_data(void)
         return FALSE;
     }
     if (!fixture_dir || !g_file_test(fixture_dir, G_FILE_TEST_IS_DIR)) {
-        g_test_skip_printf("fixture folder %s absent", fixture_dir ? fixture_dir : "(unset)");
+        g_autofree char *why =
+            g_strdup_printf("fixture folder %s absent", fixture_dir ? fixture_dir : "(unset)");
+        mimica_test_skip_fixtures(why);
         return FALSE;
     }
     return TRUE;

@@ -16,6 +16,7 @@
 #include "image/mimica-image.h"
 #include "landmark/mim-landmark.h"
 #include "landmark/mim-tracker.h"
+#include "../common/fixture-skip.h"
 
 #define W        640
 #define H        480
@@ -99,7 +100,7 @@ static void test_two_faces(void)
 {
     const char *shared = g_getenv("MIMICA_SHARED_DIR");
     if (!shared) {
-        g_test_skip("MIMICA_SHARED_DIR unset");
+        mimica_test_skip_fixtures("MIMICA_SHARED_DIR unset");
         return;
     }
     g_autofree char *ipath =
@@ -119,7 +120,8 @@ static void test_two_faces(void)
     g_autoptr(GError) error = NULL;
     mim_image *src = mimica_image_load(ipath, &error);
     if (!src) {
-        g_test_skip_printf("%s: %s", ipath, error->message);
+        g_autofree char *why = g_strdup_printf("%s: %s", ipath, error->message);
+        mimica_test_skip_fixtures(why);
         mim_cascade_free(cas);
         mim_shape_predictor_free(sp);
         return;
