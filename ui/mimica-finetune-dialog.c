@@ -4,7 +4,9 @@
 #include <cairo-pdf.h>
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 
+#include "store/mimica-store-models.h"
 #include "ui-model/mimica-ui-model.h"
 
 struct _MimicaFinetuneDialog {
@@ -122,6 +124,28 @@ static GtkWidget *button(const char *label, GCallback cb, gpointer data)
     return b;
 }
 
+/* Where the new model started: its parent, or an untrained network (fine-tune's start for a
+ * project without a network analysis, whose row's metrics say {"start": "untrained"}). */
+static char *parent_text(MimicaStore *store, gint64 model_id)
+{
+    MimicaModelRow row, parent;
+    if (!mimica_store_models_get(store, model_id, &row, NULL))
+        return NULL;
+    gint64 parent_id = row.parent_id;
+    mimica_model_row_clear(&row);
+    if (parent_id <= 0 || !mimica_store_models_get(store, parent_id, &parent, NULL))
+        return NULL;
+    char *text;
+    if (parent.metrics && strstr(parent.metrics, "\"start\": \"untrained\""))
+        text = g_strdup(_("No analysis of this project used a network model, so the fine-tune "
+                          "started from an untrained network for the labelled AUs: “before” is "
+                          "that network on the held-out frames."));
+    else
+        text = g_strdup_printf(_("Fine-tuned from model “%s”."), parent.name ? parent.name : "");
+    mimica_model_row_clear(&parent);
+    return text;
+}
+
 static void mimica_finetune_dialog_finalize(GObject *object)
 {
     mimica_ui_finetune_result_clear(&MIMICA_FINETUNE_DIALOG(object)->result);
@@ -160,6 +184,15 @@ GtkWidget *mimica_finetune_dialog_new(GtkWindow *parent, MimicaStore *store, gin
     GtkWidget *label = gtk_label_new(summary);
     gtk_label_set_wrap(GTK_LABEL(label), TRUE);
     gtk_box_append(GTK_BOX(box), label);
+    g_autofree char *origin = parent_text(store, self->result.model_id);
+    if (origin) {
+        GtkWidget *note = gtk_label_new(origin);
+        gtk_label_set_wrap(GTK_LABEL(note), TRUE);
+        gtk_widget_set_margin_start(note, 12);
+        gtk_widget_set_margin_end(note, 12);
+        gtk_widget_add_css_class(note, "dim-label");
+        gtk_box_append(GTK_BOX(box), note);
+    }
     self->area = gtk_drawing_area_new();
     gtk_widget_set_vexpand(self->area, TRUE);
     gtk_widget_set_margin_start(self->area, 12);

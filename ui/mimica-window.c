@@ -93,6 +93,9 @@ static void present_child(MimicaWindow *self, GtkWidget *window)
     gtk_window_present(GTK_WINDOW(window));
 }
 
+static gboolean save_png(GtkWindow *window, const char *path, GError **error);
+static gboolean on_dialog_screenshot(GtkWidget *dialog, GVariant *args, gpointer data);
+
 /* The annotator ------------------------------------------------------------------------------ */
 
 static char *dup_annotator(MimicaWindow *self)
@@ -429,7 +432,15 @@ static void open_finetune_result(MimicaWindow *self, gint64 job_id)
     GtkWidget *dialog = mimica_finetune_dialog_new(GTK_WINDOW(self), self->store, model_id);
     if (!dialog)
         return;
+    gtk_window_set_destroy_with_parent(GTK_WINDOW(dialog), TRUE);
     g_signal_connect_object(dialog, "decided", G_CALLBACK(on_finetune_decided), self, 0);
+    /* F12 saves the dialog too (the ui tests look at it) */
+    GtkEventController *keys = gtk_shortcut_controller_new();
+    gtk_shortcut_controller_add_shortcut(
+        GTK_SHORTCUT_CONTROLLER(keys),
+        gtk_shortcut_new(gtk_keyval_trigger_new(GDK_KEY_F12, 0),
+                         gtk_callback_action_new(on_dialog_screenshot, self, NULL)));
+    gtk_widget_add_controller(dialog, keys);
     present_child(self, dialog);
 }
 
@@ -1156,19 +1167,31 @@ static void agreement_action(GtkWidget *widget, const char *name, GVariant *para
     present_child(self, page);
 }
 
-static void screenshot_action(GtkWidget *widget, const char *name, GVariant *param)
+/* F12 with MIMICA_SCREENSHOT_DIR set: WINDOW (this one or a dialog of it) as
+ * mimica-NN.png there. */
+static void save_screenshot(MimicaWindow *self, GtkWindow *window)
 {
-    MimicaWindow *self = MIMICA_WINDOW(widget);
     const char *dir = g_getenv("MIMICA_SCREENSHOT_DIR");
     if (!dir)
         return;
     g_autofree char *file = g_strdup_printf("mimica-%02d.png", ++self->n_shots);
     g_autofree char *path = g_build_filename(dir, file, NULL);
     g_autoptr(GError) error = NULL;
-    if (!mimica_window_save_screenshot(self, path, &error))
+    if (!save_png(window, path, &error))
         g_warning("screenshot: %s", error->message);
     else
         g_print("screenshot %s\n", path);
+}
+
+static void screenshot_action(GtkWidget *widget, const char *name, GVariant *param)
+{
+    save_screenshot(MIMICA_WINDOW(widget), GTK_WINDOW(widget));
+}
+
+static gboolean on_dialog_screenshot(GtkWidget *dialog, GVariant *args, gpointer data)
+{
+    save_screenshot(MIMICA_WINDOW(data), GTK_WINDOW(dialog));
+    return TRUE;
 }
 
 static void on_settings_changed(GSettings *settings, const char *key, MimicaWindow *self)
@@ -1399,14 +1422,18 @@ gboolean mimica_window_save_screenshot(MimicaWindow *self, const char *path, GEr
 {
     g_return_val_if_fail(MIMICA_IS_WINDOW(self), FALSE);
     g_return_val_if_fail(path != NULL, FALSE);
+    return save_png(GTK_WINDOW(self), path, error);
+}
 
-    int width = gtk_widget_get_width(GTK_WIDGET(self));
-    int height = gtk_widget_get_height(GTK_WIDGET(self));
+static gboolean save_png(GtkWindow *window, const char *path, GError **error)
+{
+    int width = gtk_widget_get_width(GTK_WIDGET(window));
+    int height = gtk_widget_get_height(GTK_WIDGET(window));
     if (width <= 0 || height <= 0) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "the window has no size yet");
         return FALSE;
     }
-    g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new(GTK_WIDGET(self));
+    g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new(GTK_WIDGET(window));
     GtkSnapshot *snapshot = gtk_snapshot_new();
     gdk_paintable_snapshot(paintable, snapshot, width, height);
     g_autoptr(GskRenderNode) node = gtk_snapshot_free_to_node(snapshot);
@@ -1414,7 +1441,7 @@ gboolean mimica_window_save_screenshot(MimicaWindow *self, const char *path, GEr
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "the window drew nothing");
         return FALSE;
     }
-    GskRenderer *renderer = gtk_native_get_renderer(GTK_NATIVE(self));
+    GskRenderer *renderer = gtk_native_get_renderer(GTK_NATIVE(window));
     graphene_rect_t viewport = GRAPHENE_RECT_INIT(0, 0, width, height);
     g_autoptr(GdkTexture) texture = gsk_renderer_render_texture(renderer, node, &viewport);
     if (!gdk_texture_save_to_png(texture, path)) {

@@ -102,22 +102,25 @@ static gboolean parse_params(const char *text, Params *p, GError **error)
     return ok;
 }
 
-/* The parent: the given id, or the model of the most recent analysis with a model file. */
-static gint64 find_parent(MimicaStore *store, gint64 wanted, MimicaModelRow *row, GError **error)
+/* The parent: the given id, or the model of the most recent analysis with a model file. TRUE
+ * with row->id 0 when no parent was named and no analysis of the project used a network model
+ * file (the job then starts from a fresh network, fresh_parent). */
+static gboolean find_parent(MimicaStore *store, gint64 wanted, MimicaModelRow *row, GError **error)
 {
+    memset(row, 0, sizeof *row);
     if (wanted) {
         if (!mimica_store_models_get(store, wanted, row, error))
-            return 0;
+            return FALSE;
     } else {
         g_autoptr(GArray) ids = mimica_store_list_videos(store, error);
         if (!ids)
-            return 0;
+            return FALSE;
         gint64 best = 0;
         for (guint i = 0; i < ids->len; i++) {
             gint64 m =
                 mimica_store_models_latest_analysis(store, g_array_index(ids, gint64, i), error);
             if (m < 0)
-                return 0;
+                return FALSE;
             MimicaModelRow r;
             if (m > best && mimica_store_models_get(store, m, &r, NULL)) {
                 if (r.file && *r.file && g_file_test(r.file, G_FILE_TEST_IS_REGULAR))
@@ -125,23 +128,74 @@ static gint64 find_parent(MimicaStore *store, gint64 wanted, MimicaModelRow *row
                 mimica_model_row_clear(&r);
             }
         }
-        if (!best) {
-            g_set_error(error, MIMICA_ERROR, MIMICA_ERROR_NOT_FOUND,
-                        "no analysis of this project used a network model file: analyse with "
-                        "--model FILE first (the geometry estimator cannot be fine-tuned)");
-            return 0;
-        }
+        if (!best)
+            return TRUE;
         if (!mimica_store_models_get(store, best, row, error))
-            return 0;
+            return FALSE;
     }
     if (!row->file || !*row->file || !g_file_test(row->file, G_FILE_TEST_IS_REGULAR)) {
         g_set_error(error, MIMICA_ERROR, MIMICA_ERROR_NOT_FOUND,
                     "model %" G_GINT64_FORMAT " (%s) has no model file to start from", row->id,
                     row->name && *row->name ? row->name : "unnamed");
         mimica_model_row_clear(row);
-        return 0;
+        return FALSE;
     }
-    return row->id;
+    return TRUE;
+}
+
+/* No analysis of the project used a network: the parent is an untrained AU network
+ * (mim_aunet_new, seed MIMICA_FINETUNE_FRESH_SEED) for AU_LIST, the AUs the labels use, written
+ * beside the project as untrained-seed<S>-au<list>.safetensors and registered as a model without
+ * a parent (named like an analysis names a model file, so that analysing with it finds the same
+ * row). A file and row of that name that exist already are used again: a resumed job and later
+ * fine-tunes of the same AUs start from the same network. */
+static gboolean fresh_parent(MimicaStore *store, const char *dir, const char *au_list,
+                             const char *backend, MimicaModelRow *row, GError **error)
+{
+    int aus[MIM_PACK_MAX_AU];
+    char err[512];
+    int n_aus = mim_pack_parse_au_list(au_list, aus, MIM_PACK_MAX_AU, err, sizeof err);
+    if (n_aus < 1 || n_aus > MIM_AUNET_MAX_AU) {
+        g_set_error(error, MIMICA_ERROR, MIMICA_ERROR_FAILED, "fresh network for AUs %s: %s",
+                    au_list, n_aus < 1 ? err : "too many AUs");
+        return FALSE;
+    }
+    g_autofree char *tag = g_strdelimit(g_strdup(au_list), ",", '-');
+    g_autofree char *base =
+        g_strdup_printf("untrained-seed%d-au%s.safetensors", MIMICA_FINETUNE_FRESH_SEED, tag);
+    g_autofree char *path = g_build_filename(dir, base, NULL);
+    GError *local = NULL;
+    gint64 id = mimica_store_find_model(store, path, base, &local);
+    if (local) {
+        g_propagate_error(error, local);
+        return FALSE;
+    }
+    if (!id || !g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+        mim_fit_model fm;
+        if (mim_fit_model_open(&fm, backend, NULL, au_list, MIMICA_FINETUNE_FRESH_SEED, err,
+                               sizeof err)) {
+            g_set_error(error, MIMICA_ERROR, MIMICA_ERROR_FAILED, "%s", err);
+            return FALSE;
+        }
+        g_snprintf(fm.info.provenance, sizeof fm.info.provenance,
+                   "untrained start, seed %d: a fresh AU network (mimica fine-tune, engine %s) for "
+                   "the AUs labelled in %s, none of whose analyses used a network model",
+                   MIMICA_FINETUNE_FRESH_SEED, mim_version(), mimica_store_get_path(store));
+        mim_status st = mim_aunet_save(fm.net, path, &fm.info);
+        if (st != MIM_OK)
+            g_set_error(error, MIMICA_ERROR, MIMICA_ERROR_IO, "%s", mim_aunet_last_error(fm.net));
+        mim_fit_model_close(&fm);
+        if (st != MIM_OK)
+            return FALSE;
+    }
+    if (!id) {
+        g_autofree char *metrics =
+            g_strdup_printf("{\"start\": \"untrained\", \"seed\": %d}", MIMICA_FINETUNE_FRESH_SEED);
+        id = mimica_store_add_model(store, path, base, 0, aus, n_aus, metrics, error);
+        if (!id)
+            return FALSE;
+    }
+    return mimica_store_models_get(store, id, row, error);
 }
 
 /* Splits the labelled pack by time per video into train and held-out packs. */
@@ -350,8 +404,9 @@ static void score_heads(const mim_heads *h, const float *pooled, const float *la
 
 /* Writes the new model file beside the project and registers it; its id, or 0. */
 static gint64 save_and_register(MimicaJob *job, mim_fit_model *fm, const MimicaModelRow *parent,
-                                const Params *p, const Scores *before, const Scores *after,
-                                long n_train, long n_held, const char *dir, GError **error)
+                                gboolean fresh, const Params *p, const Scores *before,
+                                const Scores *after, long n_train, long n_held, const char *dir,
+                                GError **error)
 {
     MimicaStore *store = mimica_job_get_store(job);
     const char *project = mimica_store_get_path(store);
@@ -380,18 +435,25 @@ static gint64 save_and_register(MimicaJob *job, mim_fit_model *fm, const MimicaM
                            isfinite(before->mean) ? before->mean : 0.0,
                            isfinite(after->mean) ? after->mean : 0.0, n_train, n_held,
                            p->full ? "full" : "quick");
-    g_autofree char *name = g_strdup_printf("fine-tune of %s (%s)",
-                                            parent->name && *parent->name ? parent->name : "model",
-                                            p->full ? "full" : "quick");
+    /* named as an analysis names a model file (its base name), so that analysing a video with
+     * the kept model finds this row instead of registering the file again */
+    g_autofree char *name = g_path_get_basename(model_path);
     gint64 id = mimica_store_add_model(store, model_path, name, parent->id, fm->aus, fm->n_aus,
                                        metrics->str, error);
     if (!id) {
         g_unlink(model_path);
         return 0;
     }
+    g_autofree char *start =
+        fresh ? g_strdup_printf(
+                    "no analysis of this project used a network model, so this "
+                    "started from an untrained network for AUs %s (model %" G_GINT64_FORMAT
+                    ", seed %d); ",
+                    parent->aus, parent->id, MIMICA_FINETUNE_FRESH_SEED)
+              : g_strdup("");
     g_autofree char *msg = g_strdup_printf(
-        "mean F1 %.3f -> %.3f on %ld held-out frames (%ld trained); model %" G_GINT64_FORMAT,
-        before->mean, after->mean, n_held, n_train, id);
+        "%smean F1 %.3f -> %.3f on %ld held-out frames (%ld trained); model %" G_GINT64_FORMAT,
+        start, before->mean, after->mean, n_held, n_train, id);
     mimica_job_set_message(job, msg);
     return id;
 }
@@ -425,6 +487,7 @@ static gboolean finetune_job(MimicaJob *job, gpointer user_data, GError **error)
 
     if (!find_parent(store, p.parent, &parent, error))
         goto out;
+    const gboolean fresh = parent.id == 0;
     if (g_mkdir_with_parents(work, 0777)) {
         g_set_error(error, MIMICA_ERROR, MIMICA_ERROR_IO, "cannot create %s: %s", work,
                     g_strerror(errno));
@@ -447,6 +510,13 @@ static gboolean finetune_job(MimicaJob *job, gpointer user_data, GError **error)
     }
     n_train = mim_pack_n(train);
     n_held = mim_pack_n(held);
+    if (fresh) {
+        mimica_job_progress(job, 0, 0,
+                            "no network analysis: starting from an untrained network for the "
+                            "labelled AUs");
+        if (!fresh_parent(store, dir, mim_pack_au_list(train), p.backend, &parent, error))
+            goto out;
+    }
     if (mim_fit_model_open(&fm, p.backend, parent.file, NULL, 0, err, sizeof err)) {
         g_set_error(error, MIMICA_ERROR, MIMICA_ERROR_FAILED, "%s", err);
         goto out;
@@ -542,8 +612,8 @@ static gboolean finetune_job(MimicaJob *job, gpointer user_data, GError **error)
     }
 
     /* the new model beside the project, then its row */
-    gint64 id =
-        save_and_register(job, &fm, &parent, &p, &before, &after, n_train, n_held, dir, error);
+    gint64 id = save_and_register(job, &fm, &parent, fresh, &p, &before, &after, n_train, n_held,
+                                  dir, error);
     if (!id)
         goto out;
     char resume_done[96];

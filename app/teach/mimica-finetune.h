@@ -11,19 +11,31 @@
  *   "iters"   quick: Adam steps of the heads (default 300); full: iterations (default 200)
  *   "parent"  model id to start from (default: the model of the most recent analysis that has
  *             a model file)
+ * Without "parent", when no analysis of the project used a network model file (the geometry
+ * estimator only, as in the demo project), the job starts from a fresh network instead: an
+ * untrained AU network (mim_aunet_new, seed MIMICA_FINETUNE_FRESH_SEED) for the AUs the labels
+ * use (at most MIM_PACK_MAX_AU), written as PROJECT.models/untrained-seed<S>-au<A-B-...>
+ * .safetensors with the provenance "untrained start, seed S: ..." and registered as a models row
+ * without a parent (metrics {"start": "untrained", "seed": S}; no decision: it counts as kept);
+ * the same file and row serve again when they exist. The crops come from the landmarks the
+ * geometry analysis stored. It is the parent like any other: its "before" F1 is measured on the
+ * held-out frames, and the job's message says that it started from an untrained network.
  * The job: the corrected frames (mimica-teach-data.h) are split by time, per video: the
  * earliest 80 % train, the latest 20 % are held out (at least one frame each side when a video
  * has two or more). Per-AU F1 (MODEL.md §7) of the parent and of the new model on the held-out
  * frames; the new model file is written atomically beside the project
- * (PROJECT.models/finetune-<parent>-<time>.safetensors) and registered as a models row with
- * parent_id = the parent and metrics
+ * (PROJECT.models/finetune-<parent>-<time>-job<J>.safetensors) and registered as a models row
+ * named by the file's base name (as an analysis with that file names it, so that re-analysing
+ * with the kept model refers to this row) with parent_id = the parent and metrics
  *   {"f1_before": {"12": 0.41, ...}, "f1_after": {...}, "mean_f1_before": x,
  *    "mean_f1_after": y, "n_train": n, "n_heldout": m, "mode": "quick", "decision": "pending"}
  * (F1 per AU of the parent's list that has held-out labels; means over those). The parent is
  * never replaced or changed; keep or discard with mimica_store_models_decide
  * (store/mimica-store-models.h). Resumable: the resume JSON names the stage, and full mode's
  * checkpoint (every iters/20 iterations, 1 to 20) continues the run exactly.
- * The job's message: "mean F1 0.412 -> 0.655 on 24 held-out frames; model 7".
+ * The job's message: "mean F1 0.412 -> 0.655 on 24 held-out frames (96 trained); model 7",
+ * after "no analysis of this project used a network model, so this started from an untrained
+ * network for AUs 1,2,12 (model 3, seed 1); " when it started from a fresh network.
  */
 #pragma once
 
@@ -32,6 +44,8 @@
 G_BEGIN_DECLS
 
 #define MIMICA_FINETUNE_KIND "fine-tune"
+/* The seed of the untrained network a project without a network analysis starts from. */
+#define MIMICA_FINETUNE_FRESH_SEED 1
 
 /* Registers the kind "fine-tune" on RUNNER. */
 void mimica_finetune_register(MimicaJobRunner *runner);

@@ -5,7 +5,11 @@
  * quick mode: the held-out (latest 20 %) mean F1 must rise, the new model must be registered
  * with its parent and the metrics keys the GUI reads, the parent file must be unchanged; then
  * keep/discard. The project import (mimica_teach_import_project) is checked on the way: one
- * labelled record per analysed frame, labels equal to the truth. */
+ * labelled record per analysed frame, labels equal to the truth. /teach/fresh-finetune: the same
+ * clip analysed with the geometry estimator only (as the demo project) fine-tunes from an
+ * untrained network registered beside the project as the parent, and must beat it on the
+ * held-out frames; the untrained start serves again; the kept model's analysis refers to its
+ * row, and the next fine-tune starts from it. */
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -20,6 +24,7 @@
 #include "store/mimica-store-models.h"
 #include "teach/mimica-finetune.h"
 #include "teach/mimica-teach-data.h"
+#include "../common/fixture-skip.h"
 
 #define SEGMENT 5
 
@@ -113,6 +118,67 @@ static float *model_flat(MimicaStore *store, gint64 id, size_t *n)
     return f;
 }
 
+/* The clip: one face, the expression changing every SEGMENT frames; NULL (the test skipped)
+ * when it cannot be made here. */
+static FcScene *make_clip(const char *shared, const char *clip, int n_frames)
+{
+    GError *error = NULL;
+    FcScene *s = fc_scene_new(320, 240, n_frames);
+    fc_scene_set_cfr(s, 25);
+    s->container = FC_CONTAINER_AVI;
+    FcFace *face = fc_scene_add_face(s, shared, "2008_002506.jpg", 1, 3.0, 60, &error);
+    g_assert_no_error(error);
+    fc_face_place(face, 0, 160, 105, 52, 0, TRUE);
+    fc_face_place(face, n_frames - 1, 165, 110, 54, 4, TRUE);
+    for (int k = 0; k * SEGMENT < n_frames; k++) {
+        /* a pseudo-random order, so the latest frames hold every expression too */
+        const char *e = expressions[(k * 7 + k / 4) % 4];
+        g_assert_true(fc_face_express(face, k * SEGMENT, e));
+        g_assert_true(fc_face_express(face, k * SEGMENT + SEGMENT - 1, e));
+    }
+    char *skip = NULL;
+    if (!fc_make_clip(clip, s, &skip, &error)) {
+        g_assert_no_error(error);
+        g_test_skip(skip);
+        g_free(skip);
+        fc_scene_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Labels AUs 1, 2 and 12 of every frame from the generator's truth (present iff intensity
+ * >= 1.5), runs of equal values as one event. */
+static const int aus[3] = {1, 2, 12};
+
+static void label_from_truth(MimicaStore *store, gint64 video, FcScene *s, int n_frames)
+{
+    GError *error = NULL;
+    long n_pos[3] = {0};
+    for (int a = 0; a < 3; a++) {
+        int start = 0;
+        MimicaLabelValue cur = MIMICA_LABEL_ABSENT;
+        for (int f = 0; f <= n_frames; f++) {
+            MimicaLabelValue v = MIMICA_LABEL_ABSENT;
+            if (f < n_frames) {
+                FcTruth t;
+                g_assert_true(fc_scene_render(s, f, NULL, &t, &error));
+                v = fc_truth_au(&t, 0, aus[a]) >= 1.5f ? MIMICA_LABEL_PRESENT : MIMICA_LABEL_ABSENT;
+                n_pos[a] += v == MIMICA_LABEL_PRESENT;
+            }
+            if (f > 0 && (f == n_frames || v != cur)) {
+                g_assert_cmpint(mimica_store_label_set(store, video, start, f - 1, aus[a], cur,
+                                                       "truth", &error),
+                                >, 0);
+                start = f;
+            }
+            cur = v;
+        }
+    }
+    g_test_message("labels: AU1 %ld, AU2 %ld, AU12 %ld of %d frames present", n_pos[0], n_pos[1],
+                   n_pos[2], n_frames);
+}
+
 static gboolean full_resume;
 
 static void test_quick_finetune(void)
@@ -121,32 +187,14 @@ static void test_quick_finetune(void)
     g_autofree char *probe =
         shared ? g_build_filename(shared, "fixtures", "faces", "images", NULL) : NULL;
     if (!probe || !g_file_test(probe, G_FILE_TEST_IS_DIR)) {
-        g_test_skip("face fixtures missing (MIMICA_SHARED_DIR)");
+        mimica_test_skip_fixtures("face fixtures missing (MIMICA_SHARED_DIR)");
         return;
     }
     g_autofree char *dir = g_dir_make_tmp("mimica-teach-XXXXXX", NULL);
     GError *error = NULL;
-
-    /* the clip: one face, the expression changing every SEGMENT frames */
-    g_autoptr(FcScene) s = fc_scene_new(320, 240, N_FRAMES);
-    fc_scene_set_cfr(s, 25);
-    s->container = FC_CONTAINER_AVI;
-    FcFace *face = fc_scene_add_face(s, shared, "2008_002506.jpg", 1, 3.0, 60, &error);
-    g_assert_no_error(error);
-    fc_face_place(face, 0, 160, 105, 52, 0, TRUE);
-    fc_face_place(face, N_FRAMES - 1, 165, 110, 54, 4, TRUE);
-    for (int k = 0; k * SEGMENT < N_FRAMES; k++) {
-        /* a pseudo-random order, so the latest frames hold every expression too */
-        const char *e = expressions[(k * 7 + k / 4) % 4];
-        g_assert_true(fc_face_express(face, k * SEGMENT, e));
-        g_assert_true(fc_face_express(face, k * SEGMENT + SEGMENT - 1, e));
-    }
     g_autofree char *clip = g_build_filename(dir, "clip.avi", NULL);
-    char *skip = NULL;
-    if (!fc_make_clip(clip, s, &skip, &error)) {
-        g_assert_no_error(error);
-        g_test_skip(skip);
-        g_free(skip);
+    g_autoptr(FcScene) s = make_clip(shared, clip, N_FRAMES);
+    if (!s) {
         rm_rf(dir);
         return;
     }
@@ -178,31 +226,7 @@ static void test_quick_finetune(void)
                    (long long)stats.n_face_rows, (g_get_monotonic_time() - t0) / 1e6);
     g_assert_cmpint(stats.n_face_rows, >=, N_FRAMES * 9 / 10);
 
-    /* labels from the truth, runs of equal values as one event */
-    static const int aus[3] = {1, 2, 12};
-    long n_pos[3] = {0};
-    for (int a = 0; a < 3; a++) {
-        int start = 0;
-        MimicaLabelValue cur = MIMICA_LABEL_ABSENT;
-        for (int f = 0; f <= N_FRAMES; f++) {
-            MimicaLabelValue v = MIMICA_LABEL_ABSENT;
-            if (f < N_FRAMES) {
-                FcTruth t;
-                g_assert_true(fc_scene_render(s, f, NULL, &t, &error));
-                v = fc_truth_au(&t, 0, aus[a]) >= 1.5f ? MIMICA_LABEL_PRESENT : MIMICA_LABEL_ABSENT;
-                n_pos[a] += v == MIMICA_LABEL_PRESENT;
-            }
-            if (f > 0 && (f == N_FRAMES || v != cur)) {
-                g_assert_cmpint(mimica_store_label_set(store, video, start, f - 1, aus[a], cur,
-                                                       "truth", &error),
-                                >, 0);
-                start = f;
-            }
-            cur = v;
-        }
-    }
-    g_test_message("labels: AU1 %ld, AU2 %ld, AU12 %ld of %d frames present", n_pos[0], n_pos[1],
-                   n_pos[2], N_FRAMES);
+    label_from_truth(store, video, s, N_FRAMES);
 
     /* the import: one labelled record per frame with a face, labels as set */
     g_autofree char *pack_path = g_build_filename(dir, "corrected.pack", NULL);
@@ -320,11 +344,174 @@ static void test_quick_finetune(void)
     rm_rf(dir);
 }
 
+static int count_models(MimicaStore *store, const char *name_prefix)
+{
+    GError *error = NULL;
+    g_autoptr(GArray) rows = mimica_store_models_list(store, &error);
+    g_assert_no_error(error);
+    int n = 0;
+    for (guint i = 0; i < rows->len; i++)
+        n += g_str_has_prefix(g_array_index(rows, MimicaModelRow, i).name, name_prefix);
+    return n;
+}
+
+static gint64 run_quick(const char *project, char **message, double *seconds)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaJobRunner) runner = mimica_job_runner_new(project, &error);
+    g_assert_no_error(error);
+    mimica_finetune_register(runner);
+    g_autofree char *params = mimica_finetune_parameters("quick", NULL, 0, 0);
+    gint64 t0 = g_get_monotonic_time();
+    gint64 job = mimica_job_runner_submit(runner, MIMICA_FINETUNE_KIND, params, &error);
+    g_assert_no_error(error);
+    g_autofree char *status = mimica_job_runner_wait(runner, job, message);
+    *seconds = (g_get_monotonic_time() - t0) / 1e6;
+    g_test_message("fine-tune job %" G_GINT64_FORMAT ": %s: %s (%.1f s)", job, status, *message,
+                   *seconds);
+    g_assert_cmpstr(status, ==, "done");
+    g_autoptr(MimicaStore) store = mimica_store_open(project, &error);
+    g_assert_no_error(error);
+    gint64 id = mimica_finetune_job_model(store, job, &error);
+    g_assert_no_error(error);
+    return id;
+}
+
+/* A project analysed with the geometry estimator only (as the demo project): no network to start
+ * from, so the fine-tune starts from an untrained network for the labelled AUs, written beside
+ * the project and registered as the parent; the crops come from the landmarks the geometry
+ * analysis stored. Quick mode trains the AU heads on the frozen random features: the held-out
+ * mean F1 must beat the untrained parent's. A second fine-tune starts from the same untrained
+ * model; analysing the video with the kept model refers to the fine-tuned model's row, and a
+ * fine-tune after that starts from it. */
+static void test_fresh_finetune(void)
+{
+    const char *shared = g_getenv("MIMICA_SHARED_DIR");
+    g_autofree char *probe =
+        shared ? g_build_filename(shared, "fixtures", "faces", "images", NULL) : NULL;
+    if (!probe || !g_file_test(probe, G_FILE_TEST_IS_DIR)) {
+        mimica_test_skip_fixtures("face fixtures missing (MIMICA_SHARED_DIR)");
+        return;
+    }
+    g_autofree char *dir = g_dir_make_tmp("mimica-teach-fresh-XXXXXX", NULL);
+    GError *error = NULL;
+    g_autofree char *clip = g_build_filename(dir, "clip.avi", NULL);
+    g_autoptr(FcScene) s = make_clip(shared, clip, N_FRAMES);
+    if (!s) {
+        rm_rf(dir);
+        return;
+    }
+    g_autofree char *project = g_build_filename(dir, "p.mimica", NULL);
+    g_autoptr(MimicaStore) store = mimica_store_create(project, &error);
+    g_assert_no_error(error);
+    gint64 video = mimica_analysis_add_video(store, clip, NULL, &error);
+    g_assert_no_error(error);
+    MimicaAnalysisOptions o;
+    mimica_analysis_options_init(&o); /* the geometry estimator */
+    o.max_faces = 1;
+    MimicaAnalysisStats stats;
+    g_assert_true(mimica_analysis_run(store, video, &o, NULL, NULL, NULL, &stats, &error));
+    g_assert_no_error(error);
+    gint64 geometry = mimica_store_models_latest_analysis(store, video, &error);
+    MimicaModelRow row;
+    g_assert_true(mimica_store_models_get(store, geometry, &row, &error));
+    g_test_message("geometry analysis: model %" G_GINT64_FORMAT " %s (file %s), %lld frames with "
+                   "a face",
+                   geometry, row.name, row.file, (long long)stats.n_face_rows);
+    g_assert_false(g_file_test(row.file, G_FILE_TEST_IS_REGULAR));
+    mimica_model_row_clear(&row);
+    g_assert_cmpint(stats.n_face_rows, >=, N_FRAMES * 9 / 10);
+    label_from_truth(store, video, s, N_FRAMES);
+
+    /* the fine-tune: parent = a fresh untrained network for AUs 1, 2, 12 */
+    g_autofree char *message = NULL;
+    double seconds = 0;
+    gint64 id = run_quick(project, &message, &seconds);
+    g_assert_nonnull(strstr(message, "untrained network"));
+    g_assert_true(mimica_store_models_get(store, id, &row, &error));
+    gint64 parent_id = row.parent_id;
+    g_assert_cmpint(parent_id, >, geometry);
+    g_assert_cmpint(row.decision, ==, MIMICA_MODEL_PENDING);
+    g_assert_cmpstr(row.aus, ==, "1,2,12");
+    g_autofree char *model_file = g_strdup(row.file);
+    g_autofree char *base = g_path_get_basename(row.file);
+    g_assert_cmpstr(row.name, ==, base);
+    g_test_message("metrics: %s", row.metrics);
+    char err[512];
+    mim_json_doc *doc = NULL;
+    g_assert_cmpint(mim_json_parse(row.metrics, strlen(row.metrics), &doc, err, sizeof err), ==, 0);
+    const mim_json *m = mim_json_root(doc);
+    double before = mim_json_get(m, "mean_f1_before")->number;
+    double after = mim_json_get(m, "mean_f1_after")->number;
+    double n_train = mim_json_get(m, "n_train")->number;
+    double n_held = mim_json_get(m, "n_heldout")->number;
+    mim_json_doc_free(doc);
+    mimica_model_row_clear(&row);
+
+    /* the untrained parent: beside the project, no parent of its own, counts as kept */
+    g_assert_true(mimica_store_models_get(store, parent_id, &row, &error));
+    g_autofree char *models_dir = g_strdup_printf("%s.models", project);
+    g_autofree char *parent_dir = g_path_get_dirname(row.file);
+    g_assert_cmpstr(parent_dir, ==, models_dir);
+    g_assert_cmpstr(row.name, ==, "untrained-seed1-au1-2-12.safetensors");
+    g_assert_cmpint(row.parent_id, ==, 0);
+    g_assert_cmpint(row.decision, ==, MIMICA_MODEL_KEPT);
+    g_assert_cmpstr(row.aus, ==, "1,2,12");
+    mim_fit_model fm;
+    g_assert_cmpint(mim_fit_model_open(&fm, "auto", row.file, NULL, 0, err, sizeof err), ==, 0);
+    g_test_message("parent %" G_GINT64_FORMAT " %s: %s", parent_id, row.name, fm.info.provenance);
+    g_assert_true(g_str_has_prefix(fm.info.provenance, "untrained start, seed 1"));
+    g_assert_cmpstr(fm.info.au_list, ==, "1,2,12");
+    mim_fit_model_close(&fm);
+    g_autofree char *parent_sha = file_sha(row.file);
+    mimica_model_row_clear(&row);
+    g_test_message("from an untrained network: held-out mean F1 %.3f -> %.3f (%g train, %g "
+                   "held-out frames), %.1f s",
+                   before, after, n_train, n_held, seconds);
+    g_assert_cmpfloat(n_held, >=, 0.15 * (n_train + n_held));
+    g_assert_cmpfloat(after, >, before + 0.1);
+
+    /* again: the same untrained parent, unchanged, no second one */
+    g_autofree char *message2 = NULL;
+    gint64 id2 = run_quick(project, &message2, &seconds);
+    g_assert_cmpint(id2, >, id);
+    g_assert_true(mimica_store_models_get(store, id2, &row, &error));
+    g_assert_cmpint(row.parent_id, ==, parent_id);
+    mimica_model_row_clear(&row);
+    g_assert_cmpint(count_models(store, "untrained-"), ==, 1);
+    g_assert_true(mimica_store_models_get(store, parent_id, &row, &error));
+    g_autofree char *parent_sha2 = file_sha(row.file);
+    g_assert_cmpstr(parent_sha, ==, parent_sha2);
+    mimica_model_row_clear(&row);
+
+    /* keep the first, analyse with it (as the window's Keep does): the analysis is by its row */
+    g_assert_true(mimica_store_models_decide(store, id, MIMICA_MODEL_KEPT, &error));
+    o.model = model_file;
+    g_assert_true(mimica_analysis_run(store, video, &o, NULL, NULL, NULL, &stats, &error));
+    g_assert_no_error(error);
+    gint64 analysed = mimica_store_models_latest_analysis(store, video, &error);
+    g_test_message("analysis with the kept model: model %" G_GINT64_FORMAT " (fine-tuned model "
+                   "%" G_GINT64_FORMAT "), %lld frames with a face",
+                   analysed, id, (long long)stats.n_face_rows);
+    g_assert_cmpint(analysed, ==, id);
+    /* and a fine-tune now starts from that network analysis, not from an untrained one */
+    g_autofree char *message3 = NULL;
+    gint64 id3 = run_quick(project, &message3, &seconds);
+    g_assert_null(strstr(message3, "untrained"));
+    g_assert_true(mimica_store_models_get(store, id3, &row, &error));
+    g_assert_cmpint(row.parent_id, ==, id);
+    mimica_model_row_clear(&row);
+    g_clear_pointer(&store, mimica_store_free);
+    rm_rf(dir);
+}
+
 int main(int argc, char **argv)
 {
+    gboolean frames_given = FALSE;
     for (int i = 1; i < argc; i++)
         if (g_str_has_prefix(argv[i], "--frames=") && atoi(argv[i] + 9) >= 20) {
             N_FRAMES = atoi(argv[i] + 9);
+            frames_given = TRUE;
             argv[i] = (char *)"--tap"; /* g_test_init rejects options it does not know */
         } else if (!strcmp(argv[i], "--full-resume")) {
             full_resume = TRUE;
@@ -333,5 +520,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func(full_resume ? "/teach/full-finetune-resume" : "/teach/quick-finetune",
                     test_quick_finetune);
+    if (!full_resume && !frames_given)
+        g_test_add_func("/teach/fresh-finetune", test_fresh_finetune);
     return g_test_run();
 }

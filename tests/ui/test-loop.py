@@ -1,13 +1,18 @@
 #!/usr/bin/python3
 """test-loop.py: the real `mimica` driven through AT-SPI on the demo project.
 
-Run by meson (suite ui) as: xvfb-run dbus-run-session -- python3 test-loop.py. Makes a project with
-`mimica-cli analyze data/demo/mimica-demo.mp4 --project P`, opens it in mimica, finds controls by
-their accessible names ("Play", "Pause", "Step Back", "Step Forward", per AU "AU 12 Lip Corner
-Puller"), plays, steps both ways, labels a range with the keyboard, undoes an edit, then reads
-the project with sqlite3 and checks the label events and the frame-clock tick log (no frame
-skipped or shown out of order at 1x). Screenshots of the main states go to the log folder
+Run by meson (suite ui) as: xvfb-run dbus-run-session -- python3 test-loop.py. Makes the demo
+project with scripts/demo-project (data/demo/mimica-demo.mp4 analysed with the geometry model,
+labels by "demo"), opens it in mimica, finds controls by their accessible names ("Play", "Pause",
+"Step Back", "Step Forward", per AU "AU 12 Lip Corner Puller", "Fine-tune", "Keep"), plays, steps
+both ways, labels a range with the keyboard, undoes an edit, fine-tunes (quick; the project has
+no network analysis, so from an untrained network), reads the before/after F1 in the dialog,
+keeps the new model and waits for the video's re-analysis with it; then reads the project with
+sqlite3 and checks the label events, the kept model (parent, decision, its done analysis, the
+window showing its AUs) and the frame-clock tick log (no frame skipped or shown out of order at
+1x). Screenshots of the main states (the fine-tune dialog too) go to the log folder
 (MIMICA_TEST_OUT). TAP output; exit 77 = skip."""
+import json
 import os
 import shutil
 import sqlite3
@@ -54,9 +59,9 @@ project = os.path.join(OUT, "demo.mimica")
 ticks = os.path.join(OUT, "ticks.log")
 
 t0 = time.time()
-r = subprocess.run([CLI, "analyze", os.path.join(SRC, "data/demo/mimica-demo.mp4"),
-                    "--project", project, "-o", OUT], capture_output=True, text=True)
-tap(r.returncode == 0, "mimica-cli analyze makes the demo project",
+r = subprocess.run([os.path.join(SRC, "scripts/demo-project"), BUILD, project], cwd=SRC,
+                   capture_output=True, text=True)
+tap(r.returncode == 0, "scripts/demo-project makes the demo project",
     "%.1f s" % (time.time() - t0))
 if r.returncode != 0:
     diag(r.stderr)
@@ -175,6 +180,7 @@ def shot(what):
     return False
 
 
+events_before, figures = None, []
 try:
     app = find_app()
     tap(app is not None, "mimica is on the AT-SPI bus")
@@ -209,13 +215,6 @@ try:
     shot("02-played")
     analysed = find(app, "mimica-demo.mp4, ✓", "list item", timeout=30)
     tap(analysed is not None, "the analysis finished and the sidebar says so")
-
-    # fine-tune: the job kind may not be registered yet; the sidebar then shows the runner's error
-    click(find(app, "Fine-tune", "push button"))
-    msg = find(app, lambda n: "fine-tune" in n.lower() and ("fail" in n.lower() or "done" in n.lower()),
-               "label", timeout=60)
-    tap(msg is not None, "Fine-tune ends with a message in the sidebar", msg and msg.name)
-    shot("02b-fine-tune")
 
     # step: buttons and keys, both ways
     step_fwd = find(app, "Step Forward", "push button")
@@ -276,6 +275,66 @@ try:
     time.sleep(0.5)
     shot("04-undone")
 
+    # fine-tune (quick): the dialog with the before/after F1, Keep, the re-analysis with the model
+    db = sqlite3.connect("file:%s?mode=ro" % project, uri=True)
+    events_before = db.execute("SELECT * FROM label_events ORDER BY id").fetchall()
+    db.close()
+    t_ft = time.time()
+    click(find(app, "Fine-tune", "push button"))
+    dialog = find(app, "Fine-tune", "frame", timeout=90)
+    ft_seconds = time.time() - t_ft
+    summary = None
+    if dialog is not None:
+        summary = find(dialog, lambda n: n.startswith("Mean F1"), "label", timeout=5)
+    tap(summary is not None, "the fine-tune dialog opens with the F1 before and after",
+        "%.1f s: %s" % (ft_seconds, summary.name if summary is not None else "no dialog"))
+    if summary is not None:
+        words = summary.name.replace(",", " ").split()
+        figures = [float(w) for w in words if w.replace(".", "", 1).isdigit()]
+    note = keep = None
+    if dialog is not None:
+        note = find(dialog, lambda n: "untrained network" in n, "label", timeout=2)
+        keep = find(dialog, "Keep", "push button", timeout=2)
+    tap(note is not None, "the dialog says it started from an untrained network",
+        note.name if note is not None else "")
+    if dialog is not None:
+        pyatspi.Registry.generateMouseEvent(300, 200, "abs")  # the dialog (at 0,0) gets the keys
+        time.sleep(0.3)
+        shot("05-fine-tune-dialog")
+    tap(keep is not None, "a button named Keep")
+    t_keep = time.time()
+    if keep is not None:
+        click(keep)
+    # the re-analysis with the kept model: poll the store until it is done, then the window
+    kept_id, state = None, None
+    end = time.time() + 90
+    while time.time() < end:
+        db = sqlite3.connect("file:%s?mode=ro" % project, uri=True)
+        try:
+            row = db.execute(
+                "SELECT m.id, a.state FROM models m LEFT JOIN analyses a ON a.model_id = m.id"
+                " WHERE m.parent_id IS NOT NULL ORDER BY m.id DESC LIMIT 1").fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        db.close()
+        if row:
+            kept_id, state = row
+        if state == "done":
+            break
+        time.sleep(0.5)
+    tap(state == "done", "Keep: the video is analysed again with the new model",
+        "model %s, %.1f s" % (kept_id, time.time() - t_keep))
+    # the window shows the new model: its AUs only (the geometry model's AU 45 leaves the panel)
+    end = time.time() + 10
+    while time.time() < end and find(app, lambda n: n.startswith("AU 45 "), timeout=0.5):
+        time.sleep(0.3)
+    tap(find(app, lambda n: n.startswith("AU 45 "), timeout=0.5) is None and
+        find(app, "AU 12 Lip Corner Puller", timeout=2) is not None,
+        "after Keep the window shows the new model's AUs (AU 12 kept, AU 45 gone)")
+    pyatspi.Registry.generateMouseEvent(400, 300, "abs")
+    time.sleep(0.3)
+    shot("06-after-keep")
+
     # review queue and agreement open in windows of their own (last: they take the keyboard)
     click(find(app, "Review Queue", "push button"))
     queue = find(app, "Review Queue", "list", timeout=10)
@@ -301,7 +360,8 @@ with open(os.path.join(OUT, "mimica-stderr.log")) as f:
 db = sqlite3.connect(project)
 rows = db.execute(
     "SELECT e.id, e.kind, e.au, e.frame_start, e.frame_end, e.value, a.name, e.target"
-    " FROM label_events e JOIN annotators a ON a.id = e.annotator_id ORDER BY e.id").fetchall()
+    " FROM label_events e JOIN annotators a ON a.id = e.annotator_id WHERE a.name = 'tester'"
+    " ORDER BY e.id").fetchall()
 diag("label_events: %r" % (rows,))
 sets = [r for r in rows if r[1] == "set"]
 tap(len(sets) == 2, "two edits stored", "%d" % len(sets))
@@ -312,8 +372,38 @@ tap(len(sets) >= 2 and sets[1][2:7] == (1, 119, 119, "present", "tester"),
 undos = [r for r in rows if r[1] == "undo"]
 tap(len(undos) == 1 and len(sets) >= 2 and undos[0][7] == sets[1][0],
     "Ctrl+Z stored an undo event of the second edit")
-current = db.execute("SELECT au, frame_start, frame_end, value FROM labels_current").fetchall()
+current = db.execute("SELECT l.au, l.frame_start, l.frame_end, l.value FROM labels_current l"
+                     " JOIN annotators a ON a.id = l.annotator_id WHERE a.name = 'tester'").fetchall()
 tap(current == [(12, 100, 119, "present")], "labels_current holds the range only", repr(current))
+
+# the fine-tune: a kept model with its parent (the untrained start), its analysis done, labels
+# untouched by fine-tuning and keeping
+models = db.execute("SELECT id, name, parent_id, aus, metrics FROM models ORDER BY id").fetchall()
+for m in models:
+    diag("model %r" % (m[:4],))
+tuned = [m for m in models if m[2] is not None]
+metrics = json.loads(tuned[-1][4]) if tuned else {}
+tap(len(tuned) == 1 and metrics.get("decision") == "kept", "one fine-tuned model, kept",
+    tuned and "model %d, parent %d" % (tuned[-1][0], tuned[-1][2]))
+parent = [m for m in models if tuned and m[0] == tuned[-1][2]]
+tap(len(parent) == 1 and json.loads(parent[0][4]).get("start") == "untrained",
+    "its parent is the untrained start", parent and parent[0][1])
+if metrics:
+    diag("held-out mean F1 %.3f -> %.3f on %d frames (%d trained); per AU before %r after %r" % (
+        metrics["mean_f1_before"], metrics["mean_f1_after"], metrics["n_heldout"],
+        metrics["n_train"], metrics["f1_before"], metrics["f1_after"]))
+tap(bool(metrics) and len(figures) >= 2 and
+    abs(figures[0] - metrics["mean_f1_before"]) < 6e-4 and
+    abs(figures[1] - metrics["mean_f1_after"]) < 6e-4,
+    "the dialog showed the stored mean F1 before and after", repr(figures[:2]))
+analysis = tuned and db.execute(
+    "SELECT state, n_frames FROM analyses WHERE video_id = 1 AND model_id = ?",
+    (tuned[-1][0],)).fetchone()
+tap(bool(analysis) and analysis[0] == "done", "an analysis of the video by the kept model, done",
+    repr(analysis))
+events_after = db.execute("SELECT * FROM label_events ORDER BY id").fetchall()
+tap(events_after == events_before, "label events unchanged by fine-tune and Keep",
+    "%d events" % len(events_after))
 
 # frame clock: at 1x every tick shows the frame whose time has come, none skipped
 ok = os.path.exists(ticks)
