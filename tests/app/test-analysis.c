@@ -283,7 +283,6 @@ static void check_clip(const FcScene *s, const char *clip, const Csv *c, Check *
     for (int i = 0; i < FC_MAX_FACES; i++)
         ids[i] = -1;
     guint row = 0;
-    int last_frame = 0;
     for (int fr = 0; fr < s->n_frames; fr++) {
         FcTruth t;
         GError *error = NULL;
@@ -294,7 +293,6 @@ static void check_clip(const FcScene *s, const char *clip, const Csv *c, Check *
             row++;
         if (row == r0)
             continue; /* counted below as a frame without rows */
-        last_frame = fr + 1;
         k->n_frames_csv++;
         int n_vis = fc_truth_n_visible(&t);
         if (n_vis == 0) {
@@ -373,7 +371,6 @@ static void check_clip(const FcScene *s, const char *clip, const Csv *c, Check *
                 k->false_faces++;
         }
     }
-    (void)last_frame;
     mimica_decoder_free(dec);
     mim_shape_predictor_free(sp);
 }
