@@ -8,7 +8,9 @@
 int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
-    bindtextdomain(GETTEXT_PACKAGE, MIMICA_LOCALEDIR);
+    /* MIMICA_LOCALEDIR: the catalogs of a build folder (<build>/po), for the ui tests */
+    const char *localedir = g_getenv("MIMICA_LOCALEDIR");
+    bindtextdomain(GETTEXT_PACKAGE, localedir && *localedir ? localedir : MIMICA_LOCALEDIR);
     bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
     textdomain(GETTEXT_PACKAGE);
 

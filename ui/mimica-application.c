@@ -7,6 +7,7 @@
 
 #include "mim-version.h"
 #include "mimica-config.h"
+#include "mimica-keys.h"
 #include "mimica-window.h"
 
 struct _MimicaApplication {
@@ -131,18 +132,27 @@ static void quit_action(GSimpleAction *action, GVariant *param, gpointer data)
     g_application_quit(G_APPLICATION(app));
 }
 
+static void on_key_bindings_changed(GSettings *settings, const char *key, gpointer app)
+{
+    mimica_keys_apply_global(GTK_APPLICATION(app), settings);
+}
+
 static void mimica_application_startup(GApplication *app)
 {
     static const GActionEntry actions[] = {
         {.name = "about", .activate = about_action},
         {.name = "quit", .activate = quit_action},
     };
-    const char *quit_accels[] = {"<Control>q", NULL};
+    MimicaApplication *self = MIMICA_APPLICATION(app);
 
     G_APPLICATION_CLASS(mimica_application_parent_class)->startup(app);
 
     g_action_map_add_action_entries(G_ACTION_MAP(app), actions, G_N_ELEMENTS(actions), app);
-    gtk_application_set_accels_for_action(GTK_APPLICATION(app), "app.quit", quit_accels);
+    /* Quit and Show Shortcuts work in every window: application accelerators */
+    mimica_keys_apply_global(GTK_APPLICATION(app), self->settings);
+    if (self->settings)
+        g_signal_connect_object(self->settings, "changed::key-bindings",
+                                G_CALLBACK(on_key_bindings_changed), app, 0);
 }
 
 static void mimica_application_finalize(GObject *object)

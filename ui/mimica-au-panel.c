@@ -53,7 +53,10 @@ void mimica_au_panel_set_aus(MimicaAuPanel *self, const int *aus, int n_aus)
         g_snprintf(key, sizeof key, "%d", (i + 1) % 10);
         GtkWidget *name = gtk_label_new(title);
         gtk_label_set_xalign(GTK_LABEL(name), 0);
-        gtk_label_set_ellipsize(GTK_LABEL(name), PANGO_ELLIPSIZE_END);
+        /* long names (German ones) wrap rather than lose their end */
+        gtk_label_set_wrap(GTK_LABEL(name), TRUE);
+        gtk_label_set_wrap_mode(GTK_LABEL(name), PANGO_WRAP_WORD_CHAR);
+        gtk_label_set_max_width_chars(GTK_LABEL(name), 24);
         gtk_widget_set_hexpand(name, TRUE);
         gtk_grid_attach(GTK_GRID(grid), name, 0, 0, 3, 1);
         if (i < 10) {

@@ -14,6 +14,7 @@
 #include "mimica-au-panel.h"
 #include "mimica-config.h"
 #include "mimica-finetune-dialog.h"
+#include "mimica-keys.h"
 #include "mimica-preferences.h"
 #include "mimica-review-page.h"
 #include "mimica-timeline.h"
@@ -35,6 +36,8 @@ struct _MimicaWindow {
     GtkStack *stack;
     GtkLabel *engine_label;
     GtkListBox *video_list;
+    GtkListBox *annotator_list;
+    GtkListBox *model_list;
     GtkWidget *job_box;
     GtkLabel *job_label;
     GtkProgressBar *job_progress;
@@ -43,6 +46,7 @@ struct _MimicaWindow {
     MimicaTransport *transport;
     MimicaAuPanel *au_panel;
     MimicaTimeline *timeline;
+    GtkEventController *keys; /* the key bindings */
 
     MimicaStore *store;
     char *project_path;
@@ -54,6 +58,7 @@ struct _MimicaWindow {
     char *job_kind;
 
     gint64 video_id, model_id;
+    gint64 chosen_model; /* chosen in the sidebar's Models; 0: the newest analysis */
     char *video_name;
     MimicaUiCurves *curves;
     int aus[MIMICA_MAX_AUS];
@@ -95,6 +100,17 @@ static void present_child(MimicaWindow *self, GtkWidget *window)
 
 static gboolean save_png(GtkWindow *window, const char *path, GError **error);
 static gboolean on_dialog_screenshot(GtkWidget *dialog, GVariant *args, gpointer data);
+
+/* F12 saves a dialog of the window too (the ui tests look at it). */
+static void add_dialog_screenshot(MimicaWindow *self, GtkWidget *dialog)
+{
+    GtkEventController *keys = gtk_shortcut_controller_new();
+    gtk_shortcut_controller_add_shortcut(
+        GTK_SHORTCUT_CONTROLLER(keys),
+        gtk_shortcut_new(gtk_keyval_trigger_new(GDK_KEY_F12, 0),
+                         gtk_callback_action_new(on_dialog_screenshot, self, NULL)));
+    gtk_widget_add_controller(dialog, keys);
+}
 
 /* The annotator ------------------------------------------------------------------------------ */
 
@@ -214,13 +230,23 @@ static void on_frame_changed(MimicaTransport *transport, MimicaWindow *self)
     show_frame_info(self);
 }
 
+static void refresh_models(MimicaWindow *self);
+static void refresh_annotators(MimicaWindow *self);
+
 /* Videos -------------------------------------------------------------------------------------- */
 
 static void load_curves(MimicaWindow *self, gint64 n_frames)
 {
     g_autoptr(GError) error = NULL;
     g_clear_pointer(&self->curves, mimica_ui_curves_free);
-    self->model_id = mimica_ui_model_latest_model(self->store, self->video_id, &error);
+    MimicaUiAnalysisState chosen = {0};
+    if (self->chosen_model > 0 &&
+        mimica_ui_model_analysis_by(self->store, self->video_id, self->chosen_model, &chosen,
+                                    NULL) &&
+        chosen.model_id > 0)
+        self->model_id = chosen.model_id;
+    else
+        self->model_id = mimica_ui_model_latest_model(self->store, self->video_id, &error);
     self->curves =
         mimica_ui_curves_load(self->store, self->video_id, self->model_id, 0, n_frames, &error);
     if (!self->curves) {
@@ -238,6 +264,7 @@ static void load_curves(MimicaWindow *self, gint64 n_frames)
                               self->curves);
     mimica_timeline_set_aus(self->timeline, self->aus, self->n_aus);
     mimica_timeline_set_selected_au(self->timeline, self->selected_au);
+    refresh_models(self);
 }
 
 static void open_source_thread(GTask *task, gpointer source_object, gpointer data,
@@ -364,6 +391,162 @@ static void refresh_videos(MimicaWindow *self)
     }
 }
 
+/* Annotators and models --------------------------------------------------------------------- */
+
+static void clear_list(GtkListBox *list, gpointer handler, gpointer data)
+{
+    GtkWidget *child;
+    if (handler)
+        g_signal_handlers_block_by_func(list, handler, data);
+    while ((child = gtk_widget_get_first_child(GTK_WIDGET(list))))
+        gtk_list_box_remove(list, child);
+    if (handler)
+        g_signal_handlers_unblock_by_func(list, handler, data);
+}
+
+/* A sidebar row: a title and a dim caption; ACCESSIBLE names it for screen readers. */
+static GtkWidget *sidebar_row(const char *title, const char *caption, const char *accessible)
+{
+    GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 2);
+    GtkWidget *label = gtk_label_new(title);
+    gtk_label_set_ellipsize(GTK_LABEL(label), PANGO_ELLIPSIZE_MIDDLE);
+    gtk_label_set_xalign(GTK_LABEL(label), 0);
+    gtk_box_append(GTK_BOX(box), label);
+    GtkWidget *sub = gtk_label_new(caption);
+    gtk_label_set_ellipsize(GTK_LABEL(sub), PANGO_ELLIPSIZE_END);
+    gtk_label_set_xalign(GTK_LABEL(sub), 0);
+    gtk_widget_add_css_class(sub, "dim-label");
+    gtk_widget_add_css_class(sub, "caption");
+    gtk_box_append(GTK_BOX(box), sub);
+    GtkWidget *row = gtk_list_box_row_new();
+    gtk_list_box_row_set_child(GTK_LIST_BOX_ROW(row), box);
+    gtk_widget_set_tooltip_text(row, accessible);
+    gtk_accessible_update_property(GTK_ACCESSIBLE(row), GTK_ACCESSIBLE_PROPERTY_LABEL, accessible,
+                                   -1);
+    return row;
+}
+
+static void refresh_annotators(MimicaWindow *self)
+{
+    clear_list(self->annotator_list, NULL, NULL);
+    if (!self->store)
+        return;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GArray) list = mimica_ui_annotators(self->store, 0, &error);
+    if (!list) {
+        g_warning("annotators: %s", error->message);
+        return;
+    }
+    for (guint i = 0; i < list->len; i++) {
+        MimicaUiAnnotator *a = &g_array_index(list, MimicaUiAnnotator, i);
+        g_autofree char *count =
+            g_strdup_printf(ngettext("%lld label", "%lld labels", (gulong)a->n_labels),
+                            (long long)a->n_labels);
+        g_autofree char *acc = g_strdup_printf("%s, %s", a->name, count);
+        GtkWidget *row = sidebar_row(a->name, count, acc);
+        gtk_list_box_row_set_activatable(GTK_LIST_BOX_ROW(row), FALSE);
+        gtk_list_box_append(self->annotator_list, row);
+    }
+    if (list->len == 0) {
+        GtkWidget *row = sidebar_row(_("No labels yet"), "", _("No labels yet"));
+        gtk_list_box_row_set_activatable(GTK_LIST_BOX_ROW(row), FALSE);
+        gtk_list_box_append(self->annotator_list, row);
+    }
+}
+
+#if MIMICA_HAVE_FINETUNE
+static char *model_display_name(const MimicaModelRow *m)
+{
+    char *base = m->name && *m->name   ? g_strdup(m->name)
+                 : m->file && *m->file ? g_path_get_basename(m->file)
+                                       : g_strdup_printf("#%lld", (long long)m->id);
+    char *dot = strrchr(base, '.');
+    if (dot && dot != base && g_str_equal(dot, ".safetensors"))
+        *dot = '\0';
+    return base;
+}
+#endif
+
+static void on_model_row_selected(GtkListBox *box, GtkListBoxRow *row, MimicaWindow *self);
+
+static void refresh_models(MimicaWindow *self)
+{
+    clear_list(self->model_list, on_model_row_selected, self);
+    if (!self->store)
+        return;
+#if MIMICA_HAVE_FINETUNE
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GArray) list = mimica_store_models_list(self->store, &error);
+    if (!list) {
+        g_warning("models: %s", error->message);
+        return;
+    }
+    for (guint i = list->len; i-- > 0;) { /* newest first */
+        MimicaModelRow *m = &g_array_index(list, MimicaModelRow, i);
+        g_autofree char *name = model_display_name(m);
+        g_autofree char *parent = NULL;
+        for (guint j = 0; j < list->len && m->parent_id; j++)
+            if (g_array_index(list, MimicaModelRow, j).id == m->parent_id)
+                parent = model_display_name(&g_array_index(list, MimicaModelRow, j));
+        const char *state = m->decision == MIMICA_MODEL_KEPT      ? _("kept")
+                            : m->decision == MIMICA_MODEL_PENDING ? _("undecided")
+                                                                  : _("discarded");
+        MimicaUiFinetuneResult r = {0};
+        double f1 = NAN;
+        if (mimica_ui_finetune_result_parse(m->metrics ? m->metrics : "{}", &r, NULL))
+            f1 = !isnan(r.mean_after) ? r.mean_after : r.mean_before;
+        /* TRANSLATORS: the model a fine-tuned model started from */
+        g_autofree char *from = parent ? g_strdup_printf(_("from %s"), parent) : NULL;
+        /* the caption: state, F1, parent (the sidebar is narrow: the parent may be cut) */
+        g_autoptr(GString) caption = g_string_new(state);
+        g_autoptr(GString) acc = g_string_new(name);
+        if (from)
+            g_string_append_printf(acc, ", %s", from);
+        g_string_append_printf(acc, ", %s", state);
+        if (!isnan(f1)) {
+            g_string_append_printf(caption, " · F1 %.2f", f1);
+            /* TRANSLATORS: the mean F1 score of a model on held-out frames */
+            g_autofree char *mean = g_strdup_printf(_("mean F1 %.3f"), f1);
+            g_string_append_printf(acc, ", %s", mean);
+        }
+        if (from)
+            g_string_append_printf(caption, " · %s", from);
+        GtkWidget *row = sidebar_row(name, caption->str, acc->str);
+        if (m->decision == MIMICA_MODEL_DISCARDED)
+            gtk_widget_add_css_class(row, "dim-label");
+        gint64 *key = g_new(gint64, 1);
+        *key = m->id;
+        g_object_set_data_full(G_OBJECT(row), "model-id", key, g_free);
+        gtk_list_box_append(self->model_list, row);
+        if (m->id == self->model_id) {
+            g_signal_handlers_block_by_func(self->model_list, on_model_row_selected, self);
+            gtk_list_box_select_row(self->model_list, GTK_LIST_BOX_ROW(row));
+            g_signal_handlers_unblock_by_func(self->model_list, on_model_row_selected, self);
+        }
+    }
+#endif
+}
+
+static void on_model_row_selected(GtkListBox *box, GtkListBoxRow *row, MimicaWindow *self)
+{
+    if (!row || !self->store)
+        return;
+    gint64 *id = g_object_get_data(G_OBJECT(row), "model-id");
+    if (!id || *id == self->model_id)
+        return;
+    MimicaUiAnalysisState st = {0};
+    if (self->video_id <= 0 ||
+        !mimica_ui_model_analysis_by(self->store, self->video_id, *id, &st, NULL) ||
+        st.model_id == 0) {
+        toast(self, _("The video has no analysis by this model: press Analyse"));
+        refresh_models(self); /* the selection goes back to the model in view */
+        return;
+    }
+    self->chosen_model = *id;
+    load_curves(self, mimica_transport_get_n_frames(self->transport));
+    show_frame_info(self);
+}
+
 /* Jobs ---------------------------------------------------------------------------------------- */
 
 static void on_job_progress(MimicaJobRunner *runner, const MimicaJobProgress *p, MimicaWindow *self)
@@ -412,10 +595,12 @@ static void on_finetune_decided(MimicaFinetuneDialog *dialog, gint64 model_id, g
         return;
     }
 #endif
+    refresh_models(self);
     if (!keep) {
         toast(self, _("The new model was discarded"));
         return;
     }
+    self->chosen_model = 0; /* the kept model's analysis shows when it is ready */
     MimicaUiFinetuneResult r;
     if (mimica_ui_finetune_result_load(self->store, model_id, &r, NULL) && r.file && *r.file)
         analyse_video(self, r.file, TRUE);
@@ -434,13 +619,7 @@ static void open_finetune_result(MimicaWindow *self, gint64 job_id)
         return;
     gtk_window_set_destroy_with_parent(GTK_WINDOW(dialog), TRUE);
     g_signal_connect_object(dialog, "decided", G_CALLBACK(on_finetune_decided), self, 0);
-    /* F12 saves the dialog too (the ui tests look at it) */
-    GtkEventController *keys = gtk_shortcut_controller_new();
-    gtk_shortcut_controller_add_shortcut(
-        GTK_SHORTCUT_CONTROLLER(keys),
-        gtk_shortcut_new(gtk_keyval_trigger_new(GDK_KEY_F12, 0),
-                         gtk_callback_action_new(on_dialog_screenshot, self, NULL)));
-    gtk_widget_add_controller(dialog, keys);
+    add_dialog_screenshot(self, dialog);
     present_child(self, dialog);
 }
 
@@ -461,6 +640,7 @@ static void on_job_finished(MimicaJobRunner *runner, gint64 job_id, const char *
         g_hash_table_remove(self->job_videos, &job_id);
     }
     refresh_videos(self);
+    refresh_models(self);
     g_autofree char *text = NULL;
     if (g_strcmp0(status, "done") == 0)
         text = g_strdup_printf(finetune ? _("Fine-tuning done: %s") : _("Analysis done: %s"),
@@ -635,8 +815,10 @@ static void close_project(MimicaWindow *self)
     g_clear_pointer(&self->video_name, g_free);
     g_hash_table_remove_all(self->job_videos);
     g_hash_table_remove_all(self->progress);
-    self->video_id = self->model_id = 0;
+    self->video_id = self->model_id = self->chosen_model = 0;
     self->n_aus = 0;
+    refresh_annotators(self);
+    refresh_models(self);
 }
 
 gboolean mimica_window_open_project(MimicaWindow *self, const char *path, gboolean create,
@@ -659,6 +841,8 @@ gboolean mimica_window_open_project(MimicaWindow *self, const char *path, gboole
     remember_project(self, self->project_path);
     gtk_stack_set_visible_child_name(self->stack, "project");
     refresh_videos(self);
+    refresh_annotators(self);
+    refresh_models(self);
     update_title(self);
     GtkListBoxRow *first = gtk_list_box_get_row_at_index(self->video_list, 0);
     if (first)
@@ -952,6 +1136,7 @@ static void label(MimicaWindow *self, int au, gint64 start, gint64 end, MimicaLa
     }
     mimica_timeline_reload(self->timeline);
     show_frame_info(self);
+    refresh_annotators(self);
 }
 
 static void toggle_au_action(GtkWidget *widget, const char *name, GVariant *param)
@@ -1008,6 +1193,7 @@ static void undo_redo(MimicaWindow *self, gboolean redo)
     }
     mimica_timeline_reload(self->timeline);
     show_frame_info(self);
+    refresh_annotators(self);
     toast(self, redo ? _("Redone") : _("Undone"));
 }
 
@@ -1122,7 +1308,9 @@ static void overlay_action(GtkWidget *widget, const char *name, GVariant *param)
 static void preferences_action(GtkWidget *widget, const char *name, GVariant *param)
 {
     MimicaWindow *self = MIMICA_WINDOW(widget);
-    present_child(self, mimica_preferences_new(GTK_WINDOW(self), window_settings(self)));
+    GtkWidget *prefs = mimica_preferences_new(GTK_WINDOW(self), window_settings(self));
+    add_dialog_screenshot(self, prefs);
+    present_child(self, prefs);
 }
 
 static void on_review_seek(MimicaReviewPage *page, gint64 frame, int au, MimicaWindow *self)
@@ -1194,12 +1382,16 @@ static gboolean on_dialog_screenshot(GtkWidget *dialog, GVariant *args, gpointer
     return TRUE;
 }
 
+static void apply_key_bindings(MimicaWindow *self);
+
 static void on_settings_changed(GSettings *settings, const char *key, MimicaWindow *self)
 {
     if (g_str_equal(key, "au-threshold")) {
         self->threshold = g_settings_get_double(settings, key);
         mimica_video_view_set_threshold(self->video_view, self->threshold);
         mimica_timeline_set_threshold(self->timeline, self->threshold);
+    } else if (g_str_equal(key, "key-bindings")) {
+        apply_key_bindings(self);
     } else if (g_str_equal(key, "annotator")) {
         update_title(self);
         g_autofree char *annotator = dup_annotator(self);
@@ -1211,63 +1403,30 @@ static void on_settings_changed(GSettings *settings, const char *key, MimicaWind
     }
 }
 
-/* Shortcuts: a capture-phase controller, so that keys act whatever control has the focus. */
-static void add_shortcut(GtkShortcutController *c, const char *trigger, const char *action,
-                         GVariant *arg)
+/* Shortcuts: the key bindings (mimica-keys) in a capture-phase controller, so that keys act
+ * whatever control has the focus; rebuilt with the shortcuts window when a binding changes. F12
+ * (screenshots for the tests) is fixed. */
+static void apply_key_bindings(MimicaWindow *self)
 {
-    GtkShortcut *s =
-        gtk_shortcut_new(gtk_shortcut_trigger_parse_string(trigger), gtk_named_action_new(action));
-    if (arg)
-        gtk_shortcut_set_arguments(s, arg);
-    gtk_shortcut_controller_add_shortcut(c, s);
+    GSettings *settings = window_settings(self);
+    if (self->keys)
+        gtk_widget_remove_controller(GTK_WIDGET(self), self->keys);
+    self->keys = mimica_keys_controller_new(settings);
+    gtk_widget_add_controller(GTK_WIDGET(self), self->keys);
+    g_autoptr(GtkWidget) overlay = mimica_keys_shortcuts_window_new(settings);
+    add_dialog_screenshot(self, overlay);
+    gtk_application_window_set_help_overlay(GTK_APPLICATION_WINDOW(self),
+                                            GTK_SHORTCUTS_WINDOW(overlay));
 }
 
-static void add_shortcuts(MimicaWindow *self)
+static void add_fixed_shortcuts(MimicaWindow *self)
 {
     GtkEventController *ctrl = gtk_shortcut_controller_new();
-    GtkShortcutController *c = GTK_SHORTCUT_CONTROLLER(ctrl);
     gtk_event_controller_set_propagation_phase(ctrl, GTK_PHASE_CAPTURE);
-    gtk_shortcut_controller_set_scope(c, GTK_SHORTCUT_SCOPE_LOCAL);
-#define I(v) g_variant_new_int32(v)
-    add_shortcut(c, "space", "win.play", NULL);
-    add_shortcut(c, "j", "win.shuttle", I(-1));
-    add_shortcut(c, "k", "win.shuttle", I(0));
-    add_shortcut(c, "l", "win.shuttle", I(1));
-    add_shortcut(c, "Left", "win.step", I(-1));
-    add_shortcut(c, "Right", "win.step", I(1));
-    add_shortcut(c, "<Shift>Left", "win.step", I(-10));
-    add_shortcut(c, "<Shift>Right", "win.step", I(10));
-    add_shortcut(c, "<Alt>Left", "win.step-seconds", I(-1));
-    add_shortcut(c, "<Alt>Right", "win.step-seconds", I(1));
-    add_shortcut(c, "<Control>Left", "win.label-edge", I(-1));
-    add_shortcut(c, "<Control>Right", "win.label-edge", I(1));
-    add_shortcut(c, "n", "win.disagreement", I(1));
-    add_shortcut(c, "<Shift>n", "win.disagreement", I(-1));
-    add_shortcut(c, "i", "win.mark", I(0));
-    add_shortcut(c, "o", "win.mark", I(1));
-    add_shortcut(c, "Escape", "win.clear-range", NULL);
-    for (int n = 1; n <= 10; n++) {
-        char key[4];
-        g_snprintf(key, sizeof key, "%d", n % 10);
-        add_shortcut(c, key, "win.toggle-au", I(n));
-    }
-    const char *letters[] = {"a", "b", "c", "d", "e"};
-    for (int i = 0; i < 5; i++)
-        add_shortcut(c, letters[i], "win.intensity", I(i));
-    add_shortcut(c, "<Control>z", "win.undo", NULL);
-    add_shortcut(c, "<Control><Shift>z", "win.redo", NULL);
-    add_shortcut(c, "<Control>l", "win.loop", NULL);
-    add_shortcut(c, "<Control>g", "win.goto", NULL);
-    add_shortcut(c, "plus", "win.zoom", I(1));
-    add_shortcut(c, "equal", "win.zoom", I(1));
-    add_shortcut(c, "KP_Add", "win.zoom", I(1));
-    add_shortcut(c, "minus", "win.zoom", I(-1));
-    add_shortcut(c, "KP_Subtract", "win.zoom", I(-1));
-    add_shortcut(c, "<Control>o", "win.open-project", NULL);
-    add_shortcut(c, "<Control>n", "win.new-project", NULL);
-    add_shortcut(c, "<Control>comma", "win.preferences", NULL);
-    add_shortcut(c, "F12", "win.screenshot", NULL);
-#undef I
+    gtk_shortcut_controller_add_shortcut(
+        GTK_SHORTCUT_CONTROLLER(ctrl),
+        gtk_shortcut_new(gtk_keyval_trigger_new(GDK_KEY_F12, 0),
+                         gtk_named_action_new("win.screenshot")));
     gtk_widget_add_controller(GTK_WIDGET(self), ctrl);
 }
 
@@ -1328,6 +1487,8 @@ static void mimica_window_class_init(MimicaWindowClass *klass)
     CHILD(stack);
     CHILD(engine_label);
     CHILD(video_list);
+    CHILD(annotator_list);
+    CHILD(model_list);
     CHILD(job_box);
     CHILD(job_label);
     CHILD(job_progress);
@@ -1385,6 +1546,7 @@ static void mimica_window_init(MimicaWindow *self)
     self->range_in = self->range_out = -1;
     self->threshold = 0.5;
     g_signal_connect(self->video_list, "row-selected", G_CALLBACK(on_video_row_selected), self);
+    g_signal_connect(self->model_list, "row-selected", G_CALLBACK(on_model_row_selected), self);
     g_signal_connect(self->transport, "frame-changed", G_CALLBACK(on_frame_changed), self);
     g_signal_connect(self->au_panel, "au-selected", G_CALLBACK(on_au_selected), self);
     g_signal_connect(self->timeline, "au-selected", G_CALLBACK(on_au_selected), self);
@@ -1393,7 +1555,7 @@ static void mimica_window_init(MimicaWindow *self)
     GtkDropTarget *drop = gtk_drop_target_new(GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
     g_signal_connect(drop, "drop", G_CALLBACK(on_drop), self);
     gtk_widget_add_controller(GTK_WIDGET(self), GTK_EVENT_CONTROLLER(drop));
-    add_shortcuts(self);
+    add_fixed_shortcuts(self);
 }
 
 MimicaWindow *mimica_window_new(MimicaApplication *application)
@@ -1410,6 +1572,7 @@ MimicaWindow *mimica_window_new(MimicaApplication *application)
         mimica_timeline_set_threshold(self->timeline, self->threshold);
         g_signal_connect_object(settings, "changed", G_CALLBACK(on_settings_changed), self, 0);
     }
+    apply_key_bindings(self);
     rebuild_recent(self);
     update_title(self);
     if (g_str_has_suffix(MIMICA_APP_ID, ".Devel"))

@@ -58,6 +58,69 @@ gboolean mimica_ui_model_analysis_state(MimicaStore *store, gint64 video_id,
     return TRUE;
 }
 
+gboolean mimica_ui_model_analysis_by(MimicaStore *store, gint64 video_id, gint64 model_id,
+                                     MimicaUiAnalysisState *out, GError **error)
+{
+    g_return_val_if_fail(store != NULL && out != NULL, FALSE);
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = prepare(store,
+                               "SELECT model_id, state = 'done', next_frame, n_frames FROM analyses"
+                               " WHERE video_id = ?1 AND model_id = ?2",
+                               error);
+    if (!st)
+        return FALSE;
+    sqlite3_bind_int64(st, 1, video_id);
+    sqlite3_bind_int64(st, 2, model_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->model_id = sqlite3_column_int64(st, 0);
+        out->done = sqlite3_column_int(st, 1);
+        out->next_frame = sqlite3_column_int64(st, 2);
+        out->n_frames = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sql_fail(store, error);
+    return TRUE;
+}
+
+static void annotator_clear(gpointer data)
+{
+    MimicaUiAnnotator *a = data;
+    g_free(a->name);
+}
+
+GArray *mimica_ui_annotators(MimicaStore *store, gint64 video_id, GError **error)
+{
+    g_return_val_if_fail(store != NULL, NULL);
+    sqlite3_stmt *st = prepare(store,
+                               "SELECT a.id, a.name, (SELECT count(*) FROM labels_current l"
+                               "  WHERE l.annotator_id = a.id AND (?1 = 0 OR l.video_id = ?1))"
+                               " FROM annotators a ORDER BY a.name",
+                               error);
+    if (!st)
+        return NULL;
+    sqlite3_bind_int64(st, 1, video_id);
+    GArray *out = g_array_new(FALSE, TRUE, sizeof(MimicaUiAnnotator));
+    g_array_set_clear_func(out, annotator_clear);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        MimicaUiAnnotator a = {
+            .id = sqlite3_column_int64(st, 0),
+            .name = g_strdup((const char *)sqlite3_column_text(st, 1)),
+            .n_labels = sqlite3_column_int64(st, 2),
+        };
+        g_array_append_val(out, a);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        g_array_unref(out);
+        sql_fail(store, error);
+        return NULL;
+    }
+    return out;
+}
+
 static gboolean curves_row(int track, const MimicaPrediction *row, gpointer data)
 {
     MimicaUiCurves *c = data;

@@ -22,6 +22,19 @@ typedef struct {
 gboolean mimica_ui_model_analysis_state(MimicaStore *store, gint64 video_id,
                                         MimicaUiAnalysisState *out, GError **error);
 
+/* The analysis of VIDEO_ID by MODEL_ID (OUT->model_id 0 when there is none). */
+gboolean mimica_ui_model_analysis_by(MimicaStore *store, gint64 video_id, gint64 model_id,
+                                     MimicaUiAnalysisState *out, GError **error);
+
+/* The sidebar's annotators: each with the number of its labels that hold (labels_current) on
+ * VIDEO_ID (0 = the whole project), by name. An array of MimicaUiAnnotator (cleared by it). */
+typedef struct {
+    gint64 id;
+    char *name;
+    gint64 n_labels;
+} MimicaUiAnnotator;
+GArray *mimica_ui_annotators(MimicaStore *store, gint64 video_id, GError **error);
+
 /* The AU curves of VIDEO under MODEL, track TRACK: N_FRAMES x N_AUS probabilities (row-major by
  * frame, NaN where no face or unknown). */
 typedef struct {

@@ -5,9 +5,12 @@ Run by meson (suite ui) as: xvfb-run dbus-run-session -- python3 test-loop.py. M
 project with scripts/demo-project (data/demo/mimica-demo.mp4 analysed with the geometry model,
 labels by "demo"), opens it in mimica, finds controls by their accessible names ("Play", "Pause",
 "Step Back", "Step Forward", per AU "AU 12 Lip Corner Puller", "Fine-tune", "Keep"), plays, steps
-both ways, labels a range with the keyboard, undoes an edit, fine-tunes (quick; the project has
-no network analysis, so from an untrained network), reads the before/after F1 in the dialog,
-keeps the new model and waits for the video's re-analysis with it; then reads the project with
+both ways, rebinds "One frame forward" in Preferences > Keyboard (a key in use is refused; the new
+key steps, the old one does not; Reset), labels a range with the keyboard, undoes an edit,
+fine-tunes (quick; the project has no network analysis, so from an untrained network), reads the
+before/after F1 in the dialog, keeps the new model and waits for the video's re-analysis with it,
+reads the sidebar's Annotators and Models and switches the view between the geometry model's
+analysis and the kept model's; then reads the project with
 sqlite3 and checks the label events, the kept model (parent, decision, its done analysis, the
 window showing its AUs) and the frame-clock tick log (no frame skipped or shown out of order at
 1x). Screenshots of the main states (the fine-tune dialog too) go to the log folder
@@ -30,6 +33,7 @@ def tap(ok, what, detail=""):
     n_test += 1
     if not ok:
         failed += 1
+    detail = str(detail).replace("\n", " ") if detail else ""  # one TAP line
     print(("ok" if ok else "not ok"), n_test, "-", what, ("# " + detail) if detail else "")
     sys.stdout.flush()
 
@@ -235,6 +239,75 @@ try:
     tap(wait_frame(frame_label, played_to - 26), "Shift+Left x3: -30 (back through the ring)",
         frame_label.name)
 
+    # key bindings: Preferences > Keyboard gives "One frame forward" the key "." (a key in use
+    # is refused with a message); the new key steps, the old one (Right) no longer does; Reset
+    # gives Right back
+    def open_keyboard_page():
+        key(ord(","), CTRL)  # Ctrl+comma: Preferences
+        prefs = find(app, "Preferences", "frame", timeout=5)
+        if prefs is None:
+            return None
+        find(prefs, "Keyboard", "page tab", timeout=3)
+        # the switcher is there twice (header and bottom bar): press each
+        for tab in pyatspi.findAllDescendants(
+                prefs, lambda a: a is not None and a.name == "Keyboard" and
+                a.getRoleName() == "page tab"):
+            click(tab)
+        return prefs
+
+    def close_prefs(prefs):
+        pyatspi.Registry.generateMouseEvent(100, 80, "abs")  # the window at 0,0 gets the keys
+        time.sleep(0.3)
+        key(0xff1b)  # Escape closes the preferences
+        time.sleep(0.3)
+        if find(app, "Preferences", "frame", timeout=0.5) is not None:
+            close = find(prefs, "Close", "push button", timeout=1)
+            if close is not None:
+                click(close)
+        pyatspi.Registry.generateMouseEvent(400, 300, "abs")
+        time.sleep(0.5)
+
+    FWD_NAME = "Shortcut for \u201cOne frame forward\u201d"
+    at = frame_no(frame_label)
+    prefs = open_keyboard_page()
+    change = find(prefs, FWD_NAME, "push button", timeout=5) if prefs else None
+    tap(change is not None, "Preferences has a Keyboard page with %r" % FWD_NAME,
+        change and change.description)
+    refused = saved = None
+    if change is not None:
+        click(change)
+        capture = find(app, "Set Shortcut", timeout=5)
+        pyatspi.Registry.generateMouseEvent(100, 80, "abs")  # the dialog (at 0,0) gets the keys
+        time.sleep(0.5)
+        key(0xff51)  # Left: in use by "One frame back"
+        time.sleep(0.3)
+        refused = find(app, lambda n: "already used" in n, timeout=3)
+        refused = refused.name if refused is not None else None  # the dialog goes away
+        key(ord("."))
+        time.sleep(0.5)
+        saved = find(prefs, lambda n: n.startswith("Shortcut for \u201cOne frame forward"),
+                     "push button", timeout=2)
+        saved = saved.description if saved is not None else None
+        shot("keys-preferences")
+        close_prefs(prefs)
+    tap(refused is not None, "a key in use is refused with a message", refused or "")
+    tap(saved == ".", "the new key is shown in Preferences", repr(saved))
+    key(0xff53)  # Right: no longer bound
+    time.sleep(0.5)
+    tap(frame_no(frame_label) == at, "the old key (Right) does nothing now", frame_label.name)
+    key(ord("."))
+    tap(wait_frame(frame_label, at + 1), "the new key (.) steps one frame forward",
+        frame_label.name)
+    prefs = open_keyboard_page()
+    reset = find(prefs, "Reset \u201cOne frame forward\u201d", "push button", timeout=5) \
+        if prefs else None
+    if reset is not None:
+        click(reset)
+        close_prefs(prefs)
+    key(0xff53)
+    tap(reset is not None and wait_frame(frame_label, at + 2), "Reset: Right steps again",
+        frame_label.name)
+
     # shuttle: J plays backwards at 1x, L L forwards at 2x, K pauses
     at = frame_no(frame_label)
     key(ord("j"))
@@ -334,6 +407,31 @@ try:
     pyatspi.Registry.generateMouseEvent(400, 300, "abs")
     time.sleep(0.3)
     shot("06-after-keep")
+
+    # the sidebar: annotators with their label counts; models with parent, decision and mean F1;
+    # choosing the geometry model shows its analysis again (AU 45 back), the kept one hides it
+    annot = find(app, lambda n: n.startswith("tester, "), "list item", timeout=3)
+    tap(annot is not None and annot.name == "tester, 1 label",
+        "Annotators: tester with 1 label (the range; the second edit was undone)",
+        annot and annot.name)
+    models = find(app, "Models", "list", timeout=3)
+    rows = [c.name for c in models] if models is not None else []
+    diag("Models: %r" % rows)
+    kept_i = [i for i, n in enumerate(rows) if ", from untrained" in n and ", kept, mean F1 " in n]
+    geo_i = [i for i, n in enumerate(rows) if n == "geometry, kept"]
+    tap(len(kept_i) == 1 and len(geo_i) == 1,
+        "Models: the fine-tuned one (parent, kept, mean F1) and the geometry model")
+    if kept_i and geo_i:
+        models.querySelection().selectChild(geo_i[0])
+        au45 = find(app, lambda n: n.startswith("AU 45 "), timeout=5)
+        tap(au45 is not None, "choosing the geometry model shows its analysis (AU 45 back)")
+        shot("07-geometry-model")
+        models.querySelection().selectChild(kept_i[0])
+        end = time.time() + 5
+        while time.time() < end and find(app, lambda n: n.startswith("AU 45 "), timeout=0.3):
+            time.sleep(0.2)
+        tap(find(app, lambda n: n.startswith("AU 45 "), timeout=0.3) is None,
+            "choosing the kept model again shows its analysis (AU 45 gone)")
 
     # review queue and agreement open in windows of their own (last: they take the keyboard)
     click(find(app, "Review Queue", "push button"))

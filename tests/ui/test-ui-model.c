@@ -4,6 +4,8 @@
 #include <glib/gstdio.h>
 #include <math.h>
 
+#include "mimica-config.h"
+#include "mimica-keys.h"
 #include "mimica-video-view.h"
 #include "ui-model/mimica-ui-model.h"
 
@@ -190,6 +192,23 @@ static void test_window_query_100k(void)
     g_test_message("20 windows of 61 frames: %u labels, slowest %.2f ms", n, worst);
     g_assert_cmpuint(n, >, 0);
     g_assert_cmpfloat(worst, <, 100.0);
+
+    /* the sidebar's annotators with their label counts (asked after every edit) */
+    t0 = g_get_monotonic_time();
+    g_autoptr(GArray) annotators = mimica_ui_annotators(store, video, &error);
+    double ms = (g_get_monotonic_time() - t0) / 1e3;
+    g_assert_no_error(error);
+    gint64 total = 0;
+    for (guint i = 0; i < annotators->len; i++) {
+        MimicaUiAnnotator *a = &g_array_index(annotators, MimicaUiAnnotator, i);
+        g_test_message("annotator %s: %" G_GINT64_FORMAT " labels", a->name, a->n_labels);
+        g_assert_cmpint(a->n_labels, >, 0);
+        total += a->n_labels;
+    }
+    g_test_message("annotators and label counts in %.1f ms", ms);
+    g_assert_cmpuint(annotators->len, >=, 1);
+    g_assert_cmpint(total, <=, 100000);
+    g_assert_cmpfloat(ms, <, 2000.0);
 }
 
 static void test_pose_projection(void)
@@ -210,9 +229,124 @@ static void test_pose_projection(void)
     g_assert_cmpfloat_with_epsilon(axes[3][0], 320 + 500.0 * 50 / 500, 1e-3);
 }
 
+/* Key bindings: a change is stored in GSettings (only what differs from the default), a key in
+ * use elsewhere is refused with a message naming its action, reset restores the default, and the
+ * window's controller and shortcuts window carry the current keys. */
+static void test_key_bindings(void)
+{
+    g_autoptr(GSettings) settings = g_settings_new(MIMICA_APP_ID);
+    const MimicaKeyBinding *fwd = mimica_keys_lookup("step-forward");
+    const MimicaKeyBinding *back = mimica_keys_lookup("step-back");
+    g_assert_nonnull(fwd);
+    g_auto(GStrv) def = mimica_keys_dup_accels(settings, fwd);
+    g_assert_cmpstrv(def, ((const char *[]){"Right", NULL}));
+    g_assert_true(mimica_keys_is_default(settings, fwd));
+
+    /* every default is unique */
+    for (guint i = 0; i < mimica_keys_get_n(); i++) {
+        const MimicaKeyBinding *b = mimica_keys_get(i);
+        g_auto(GStrv) accels = mimica_keys_dup_accels(NULL, b);
+        g_assert_cmpuint(g_strv_length(accels), >, 0);
+        for (guint j = 0; accels[j]; j++)
+            g_assert_null(mimica_keys_find_conflict(NULL, accels[j], b));
+    }
+
+    g_autoptr(GError) error = NULL;
+    g_assert_true(mimica_keys_set(settings, fwd, "<Shift>period", &error));
+    g_assert_no_error(error);
+    g_auto(GStrv) now = mimica_keys_dup_accels(settings, fwd);
+    g_assert_cmpstrv(now, ((const char *[]){"<Shift>period", NULL}));
+    g_autoptr(GVariant) stored = g_settings_get_value(settings, "key-bindings");
+    g_autofree char *text = g_variant_print(stored, FALSE);
+    g_test_message("key-bindings = %s", text);
+    g_assert_cmpstr(text, ==, "{'step-forward': '<Shift>period'}");
+    /* the old key is free now: another action may take it */
+    g_assert_null(mimica_keys_find_conflict(settings, "Right", NULL));
+
+    /* a key in use: refused, nothing stored */
+    g_assert_false(mimica_keys_set(settings, back, "<Shift>period", &error));
+    g_assert_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+    g_test_message("conflict: %s", error->message);
+    g_assert_nonnull(strstr(error->message, "One frame forward"));
+    g_clear_error(&error);
+    g_assert_false(mimica_keys_set(settings, back, "<Control>z", &error));
+    g_assert_nonnull(strstr(error->message, "Undo"));
+    g_clear_error(&error);
+    g_assert_false(mimica_keys_set(settings, back, "NoSuchKey", &error));
+    g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+    g_clear_error(&error);
+    g_assert_true(mimica_keys_is_default(settings, back));
+
+    /* a key event: Shift+N arrives as keyval N with Shift */
+    g_autofree char *ev = mimica_keys_accel_from_event(GDK_KEY_N, GDK_SHIFT_MASK);
+    g_assert_cmpstr(ev, ==, "<Shift>n");
+    g_assert_null(mimica_keys_accel_from_event(GDK_KEY_Control_L, GDK_CONTROL_MASK));
+
+    /* the shortcuts window lists the current key */
+    if (gtk_init_check()) {
+        GtkWidget *overlay = mimica_keys_shortcuts_window_new(settings);
+        g_assert_true(GTK_IS_SHORTCUTS_WINDOW(overlay));
+        gboolean found = FALSE;
+        for (GtkWidget *w = gtk_widget_get_first_child(overlay); w;) {
+            if (GTK_IS_SHORTCUTS_SHORTCUT(w)) {
+                g_autofree char *title = NULL, *accel = NULL;
+                g_object_get(w, "title", &title, "accelerator", &accel, NULL);
+                if (g_strcmp0(title, "One frame forward") == 0) {
+                    g_assert_cmpstr(accel, ==, "<Shift>period");
+                    found = TRUE;
+                }
+            }
+            /* depth-first walk */
+            GtkWidget *next = gtk_widget_get_first_child(w);
+            while (!next && w && w != overlay) {
+                next = gtk_widget_get_next_sibling(w);
+                if (!next)
+                    w = gtk_widget_get_parent(w);
+            }
+            w = next;
+        }
+        g_assert_true(found);
+        gtk_window_destroy(GTK_WINDOW(overlay));
+        g_object_unref(overlay);
+    } else {
+        g_test_message("no display: the shortcuts window is not checked here");
+    }
+
+    /* the controller holds the new key for win.step(1) and not the old one */
+    GtkEventController *ctrl = mimica_keys_controller_new(settings);
+    GListModel *list = G_LIST_MODEL(ctrl);
+    gboolean new_key = FALSE, old_key = FALSE;
+    for (guint i = 0; i < g_list_model_get_n_items(list); i++) {
+        g_autoptr(GtkShortcut) s = g_list_model_get_item(list, i);
+        g_autofree char *trigger = gtk_shortcut_trigger_to_string(gtk_shortcut_get_trigger(s));
+        GVariant *args = gtk_shortcut_get_arguments(s);
+        GtkShortcutAction *action = gtk_shortcut_get_action(s);
+        if (!GTK_IS_NAMED_ACTION(action) ||
+            g_strcmp0(gtk_named_action_get_action_name(GTK_NAMED_ACTION(action)), "win.step") ||
+            !args || g_variant_get_int32(args) != 1)
+            continue;
+        new_key |= g_str_equal(trigger, "<Shift>period");
+        old_key |= g_str_equal(trigger, "Right");
+    }
+    g_assert_true(new_key);
+    g_assert_false(old_key);
+    g_object_unref(ctrl);
+
+    mimica_keys_reset(settings, fwd);
+    g_assert_true(mimica_keys_is_default(settings, fwd));
+    g_autoptr(GVariant) empty = g_settings_get_value(settings, "key-bindings");
+    g_assert_cmpuint(g_variant_n_children(empty), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
+    /* the schema of the build folder, kept in memory */
+    g_autofree char *schemas = g_build_filename(g_getenv("MIMICA_BUILD_DIR") ?: ".", "data", NULL);
+    g_setenv("GSETTINGS_SCHEMA_DIR", schemas, TRUE);
+    g_setenv("GSETTINGS_BACKEND", "memory", TRUE);
+    g_setenv("GTK_A11Y", "none", FALSE); /* no session bus here */
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/ui/key-bindings", test_key_bindings);
     tmp_dir = g_dir_make_tmp("mimica-ui-model-XXXXXX", NULL);
     g_test_add_func("/ui-model/labels-edges-disagreements", test_labels_edges_disagreements);
     g_test_add_func("/ui-model/finetune-metrics", test_finetune_metrics);
