@@ -1,0 +1,363 @@
+/* test-crash-finetune.c: crash safety of the fine-tune job. A project (a clip of a real face
+ * analysed with the geometry estimator, every frame labelled for AUs 1, 2 and 12 from the
+ * generator's truth) is fine-tuned by `mimica-cli finetune P --mode quick`, which writes an
+ * untrained parent network beside the project (no analysis used a network), trains the AU
+ * heads, writes the new model file and registers it. (Full mode, which also writes checkpoints,
+ * takes about 25 s a step on 2 cores: too slow for kill rounds; its resume after an interrupt
+ * is app-teach-full-resume.) The command is killed with SIGKILL at a random moment of
+ * its run, again and again on the same project; after each kill:
+ *   - the project passes PRAGMA integrity_check and foreign_key_check;
+ *   - every model file in P.models loads (mim_fit_model_open), and the untrained parent has the
+ *     bytes it first had: a model file is the old one or the new one, never torn;
+ *   - every registered model's file is there and loads;
+ * and the next run resumes the interrupted job. When a run gets to the end, the job is done with
+ * one fine-tuned model registered (parent: the untrained network) whose file loads; the
+ * project is then made again and the trials go on.
+ *
+ *   /crash/finetune   --trials=N kill rounds (default 2; the slow suite 200)
+ */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "analysis/mimica-analysis.h"
+#include "face-clips.h"
+#include "mim-fit.h"
+#include "store/mimica-store-models.h"
+#include "store/mimica-store.h"
+
+static int n_trials = 2;
+
+#define N_FRAMES 30
+
+typedef struct {
+    char *dir, *cli, *shared;
+} Fixture;
+
+static void rm_rf(const char *path)
+{
+    if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
+        GDir *d = g_dir_open(path, 0, NULL);
+        const char *name;
+        while (d && (name = g_dir_read_name(d))) {
+            g_autofree char *p = g_build_filename(path, name, NULL);
+            rm_rf(p);
+        }
+        if (d)
+            g_dir_close(d);
+        g_rmdir(path);
+    } else {
+        g_unlink(path);
+    }
+}
+
+static void fixture_setup(Fixture *f, gconstpointer data)
+{
+    f->dir = g_dir_make_tmp("mimica-crash-finetune-XXXXXX", NULL);
+    const char *build = g_getenv("MIMICA_BUILD_DIR");
+    if (build)
+        f->cli = g_build_filename(build, "app", "cli", "mimica-cli", NULL);
+    f->shared = g_strdup(g_getenv("MIMICA_SHARED_DIR"));
+}
+
+static void fixture_teardown(Fixture *f, gconstpointer data)
+{
+    rm_rf(f->dir);
+    g_free(f->dir);
+    g_free(f->cli);
+    g_free(f->shared);
+}
+
+static gboolean ready(Fixture *f)
+{
+    if (!f->cli || !g_file_test(f->cli, G_FILE_TEST_IS_EXECUTABLE)) {
+        g_test_skip("mimica-cli not found (MIMICA_BUILD_DIR unset: run through meson test)");
+        return FALSE;
+    }
+    g_autofree char *probe =
+        f->shared ? g_build_filename(f->shared, "fixtures", "faces", "images", NULL) : NULL;
+    if (!probe || !g_file_test(probe, G_FILE_TEST_IS_DIR)) {
+        if (g_strcmp0(g_getenv("CI"), "true") == 0)
+            g_error("CI=true and the face fixtures are missing (MIMICA_SHARED_DIR=%s)",
+                    f->shared ? f->shared : "(unset)");
+        g_test_skip("face fixtures missing (MIMICA_SHARED_DIR)");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* The labelled project at `project`: a clip whose expression changes every 5 frames (AU 1+2,
+ * AU 12, neutral), analysed in-process, AUs 1, 2, 12 labelled from the truth. FALSE: skipped. */
+static gboolean make_project(Fixture *f, const char *project)
+{
+    static const char *const expressions[] = {"1:5 2:5", "12:5", "", "1:5 2:5 12:5"};
+    static const int aus[3] = {1, 2, 12};
+    GError *error = NULL;
+    g_autoptr(FcScene) s = fc_scene_new(320, 240, N_FRAMES);
+    fc_scene_set_cfr(s, 25);
+    s->container = FC_CONTAINER_AVI;
+    FcFace *face = fc_scene_add_face(s, f->shared, "2008_002506.jpg", 1, 3.0, 60, &error);
+    g_assert_no_error(error);
+    fc_face_place(face, 0, 160, 105, 52, 0, TRUE);
+    fc_face_place(face, N_FRAMES - 1, 165, 110, 54, 4, TRUE);
+    for (int k = 0; k * 5 < N_FRAMES; k++) {
+        const char *e = expressions[(k * 3) % 4];
+        g_assert_true(fc_face_express(face, k * 5, e));
+        g_assert_true(fc_face_express(face, k * 5 + 4, e));
+    }
+    g_autofree char *clip = g_build_filename(f->dir, "clip.avi", NULL);
+    char *skip = NULL;
+    if (!fc_make_clip(clip, s, &skip, &error)) {
+        g_assert_no_error(error);
+        g_test_skip(skip);
+        g_free(skip);
+        return FALSE;
+    }
+    g_autoptr(MimicaStore) store = mimica_store_create(project, &error);
+    g_assert_no_error(error);
+    gint64 video = mimica_analysis_add_video(store, clip, NULL, &error);
+    g_assert_no_error(error);
+    MimicaAnalysisOptions o;
+    mimica_analysis_options_init(&o); /* the geometry estimator */
+    o.max_faces = 1;
+    MimicaAnalysisStats stats;
+    g_assert_true(mimica_analysis_run(store, video, &o, NULL, NULL, NULL, &stats, &error));
+    g_assert_no_error(error);
+    for (int a = 0; a < 3; a++) {
+        for (int fr = 0; fr < N_FRAMES; fr++) {
+            FcTruth t;
+            g_assert_true(fc_scene_render(s, fr, NULL, &t, &error));
+            MimicaLabelValue v = fc_truth_au(&t, 0, aus[a]) >= 1.5f ? MIMICA_LABEL_PRESENT
+                                                                    : MIMICA_LABEL_ABSENT;
+            g_assert_cmpint(
+                mimica_store_label_set(store, video, fr, fr, aus[a], v, "truth", &error), >, 0);
+        }
+    }
+    return TRUE;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    GError *error = NULL;
+    g_assert_true(g_file_get_contents(from, &data, &len, &error));
+    g_assert_true(g_file_set_contents(to, data, len, &error));
+    g_assert_no_error(error);
+}
+
+static char *file_checksum(const char *path)
+{
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(path, &data, &len, NULL))
+        return NULL;
+    return g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data, len);
+}
+
+static gboolean model_loads(const char *path, char *err, size_t err_size)
+{
+    mim_fit_model fm;
+    if (mim_fit_model_open(&fm, "ref", path, NULL, 0, err, err_size))
+        return FALSE;
+    mim_fit_model_close(&fm);
+    return TRUE;
+}
+
+typedef struct {
+    gboolean done;        /* the fine-tune job is done */
+    char stage[32];       /* its resume stage: "", "training", "done" */
+    int n_files, n_other; /* model files in P.models; other files there (temporaries) */
+    int n_registered;     /* fine-tuned models registered (parent != 0) */
+    int n_unregistered;   /* model files no row names */
+} State;
+
+static void read_state(const char *project, const char *parent_sha, State *st)
+{
+    memset(st, 0, sizeof *st);
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store = mimica_store_open(project, &error);
+    g_assert_no_error(error);
+    g_assert_true(mimica_store_check(store, &error));
+    g_assert_no_error(error);
+    sqlite3 *db = mimica_store_get_db(store);
+    sqlite3_stmt *q = NULL;
+    g_assert_cmpint(sqlite3_prepare_v2(db,
+                                       "SELECT status, resume FROM jobs WHERE kind = 'fine-tune'"
+                                       " ORDER BY id DESC LIMIT 1",
+                                       -1, &q, NULL),
+                    ==, SQLITE_OK);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        st->done = !g_strcmp0((const char *)sqlite3_column_text(q, 0), "done");
+        const char *r = (const char *)sqlite3_column_text(q, 1);
+        const char *p = r ? strstr(r, "\"stage\": \"") : NULL;
+        if (p)
+            g_strlcpy(st->stage, p + 10, MIN(sizeof st->stage, strcspn(p + 10, "\"") + 1));
+    }
+    sqlite3_finalize(q);
+    g_autoptr(GHashTable) registered = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GArray) models = mimica_store_models_list(store, &error);
+    g_assert_no_error(error);
+    char err[512];
+    for (guint i = 0; i < models->len; i++) {
+        const MimicaModelRow *row = &g_array_index(models, MimicaModelRow, i);
+        if (!g_str_has_suffix(row->file, ".safetensors"))
+            continue; /* the geometry estimator has no file */
+        g_hash_table_add(registered, g_strdup(row->file));
+        if (!model_loads(row->file, err, sizeof err))
+            g_error("registered model %" G_GINT64_FORMAT " (%s) does not load: %s", row->id,
+                    row->file, err);
+        st->n_registered += row->parent_id != 0;
+    }
+    g_autofree char *dir = g_strdup_printf("%s.models", project);
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+        if (g_file_test(path, G_FILE_TEST_IS_DIR))
+            continue; /* the job's work folder */
+        if (!g_str_has_suffix(name, ".safetensors")) {
+            st->n_other++;
+            continue;
+        }
+        st->n_files++;
+        if (!model_loads(path, err, sizeof err))
+            g_error("model file %s is torn: %s", path, err);
+        if (g_str_has_prefix(name, "untrained-") && parent_sha) {
+            g_autofree char *sha = file_checksum(path);
+            g_assert_cmpstr(sha, ==, parent_sha);
+        }
+        st->n_unregistered += !g_hash_table_contains(registered, path);
+    }
+    if (d)
+        g_dir_close(d);
+}
+
+static GPid spawn_finetune(Fixture *f, const char *project)
+{
+    const char *argv[] = {f->cli, "finetune", project, "--mode", "quick", NULL};
+    GPid pid;
+    GError *error = NULL;
+    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
+                                G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+                                    G_SPAWN_STDERR_TO_DEV_NULL,
+                                NULL, NULL, &pid, &error));
+    g_assert_no_error(error);
+    return pid;
+}
+
+static int wait_status(GPid pid)
+{
+    int wstatus = 0;
+    g_assert_cmpint(waitpid(pid, &wstatus, 0), ==, pid);
+    g_spawn_close_pid(pid);
+    return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+}
+
+static void reset_project(const char *template, const char *project)
+{
+    g_autofree char *models = g_strdup_printf("%s.models", project);
+    rm_rf(models);
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+        g_autofree char *p = g_strconcat(project, suffixes[i], NULL);
+        g_unlink(p);
+    }
+    copy_file(template, project);
+}
+
+static void test_finetune(Fixture *f, gconstpointer data)
+{
+    if (!ready(f))
+        return;
+    g_autofree char *template = g_build_filename(f->dir, "template.mimica", NULL);
+    if (!make_project(f, template))
+        return;
+    g_autofree char *project = g_build_filename(f->dir, "p.mimica", NULL);
+
+    /* a straight run: a run's duration and the untrained parent's bytes */
+    reset_project(template, project);
+    gint64 t0 = g_get_monotonic_time();
+    g_assert_cmpint(wait_status(spawn_finetune(f, project)), ==, 0);
+    gint64 run_us = g_get_monotonic_time() - t0;
+    g_autofree char *parent = g_strdup_printf("%s.models/untrained-seed1-au1-2-12.safetensors",
+                                              project);
+    g_autofree char *parent_sha = file_checksum(parent);
+    g_assert_nonnull(parent_sha);
+    State st;
+    read_state(project, parent_sha, &st);
+    g_test_message("straight run: %.2f s; %d model files, %d fine-tuned registered",
+                   run_us / 1e6, st.n_files, st.n_registered);
+    g_assert_true(st.done);
+    g_assert_cmpint(st.n_registered, ==, 1);
+    g_assert_cmpint(st.n_files, ==, 2);
+
+    guint32 seed = g_test_rand_int();
+    GRand *rand = g_rand_new_with_seed(seed);
+    g_test_message("seed %u, %d trials", seed, n_trials);
+    int killed = 0, finished = 0, completed = 0, resumed_runs = 0, max_orphans = 0,
+        max_other = 0, duplicates = 0;
+    int at_stage[3] = {0}; /* kills seen at: no stage yet, training, done */
+    reset_project(template, project);
+    gboolean interrupted = FALSE;
+    for (int trial = 0; trial < n_trials; trial++) {
+        GPid pid = spawn_finetune(f, project);
+        resumed_runs += interrupted;
+        g_usleep(g_rand_int_range(rand, 0, (int)MAX(run_us * 11 / 10, 1000)));
+        kill(pid, SIGKILL);
+        int status = wait_status(pid);
+        if (status == 128 + SIGKILL)
+            killed++;
+        else {
+            g_assert_cmpint(status, ==, 0);
+            finished++;
+        }
+        read_state(project, parent_sha, &st);
+        at_stage[!st.stage[0] ? 0 : !strcmp(st.stage, "training") ? 1 : 2]++;
+        max_orphans = MAX(max_orphans, st.n_unregistered);
+        max_other = MAX(max_other, st.n_other);
+        interrupted = !st.done;
+        if (st.done) {
+            duplicates += st.n_registered > 1;
+            g_assert_cmpint(st.n_registered, >=, 1);
+            completed++;
+            reset_project(template, project);
+            interrupted = FALSE;
+        }
+    }
+    if (interrupted) {
+        g_assert_cmpint(wait_status(spawn_finetune(f, project)), ==, 0);
+        read_state(project, parent_sha, &st);
+        g_assert_true(st.done);
+        duplicates += st.n_registered > 1;
+        max_orphans = MAX(max_orphans, st.n_unregistered);
+        completed++;
+    }
+    g_rand_free(rand);
+    g_test_message("%d trials: %d killed, %d finished first; stage at the kill: none %d, training "
+                   "%d, done %d; %d runs resumed an interrupted job; %d fine-tunes completed, %d "
+                   "of them with more than one model registered; unregistered model files up to "
+                   "%d, other files beside the models up to %d; every model file loaded, the "
+                   "parent's bytes unchanged, integrity_check ok after every kill",
+                   n_trials, killed, finished, at_stage[0], at_stage[1], at_stage[2],
+                   resumed_runs, completed, duplicates, max_orphans, max_other);
+    g_assert_cmpint(duplicates, ==, 0);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    for (int i = 1; i < argc; i++)
+        if (g_str_has_prefix(argv[i], "--trials="))
+            n_trials = atoi(argv[i] + 9);
+    if (n_trials < 1 || n_trials > 100000)
+        n_trials = 2;
+    g_test_add("/crash/finetune", Fixture, NULL, fixture_setup, test_finetune, fixture_teardown);
+    return g_test_run();
+}
