@@ -485,6 +485,28 @@ static gboolean finetune_job(MimicaJob *job, gpointer user_data, GError **error)
                              g_file_test(ckpt_path, G_FILE_TEST_IS_REGULAR) &&
                              g_file_test(train_path, G_FILE_TEST_IS_REGULAR);
 
+    /* a run killed after it registered its model but before it saved "done": that model is
+     * the result (training again would register a second one) */
+    {
+        g_autofree char *suffix =
+            g_strdup_printf("-job%" G_GINT64_FORMAT ".safetensors", mimica_job_get_id(job));
+        g_autoptr(GArray) models = mimica_store_models_list(store, error);
+        if (!models)
+            goto out;
+        for (guint i = 0; i < models->len; i++) {
+            const MimicaModelRow *m = &g_array_index(models, MimicaModelRow, i);
+            if (!g_str_has_suffix(m->file, suffix) || !g_file_test(m->file, G_FILE_TEST_IS_REGULAR))
+                continue;
+            char resume_done[96];
+            g_snprintf(resume_done, sizeof resume_done,
+                       "{\"stage\": \"done\", \"model_id\": %" G_GINT64_FORMAT "}", m->id);
+            g_autofree char *msg = g_strdup_printf(
+                "model %" G_GINT64_FORMAT " was registered before the job was interrupted", m->id);
+            mimica_job_set_message(job, msg);
+            ok = mimica_job_save_resume(job, resume_done, error);
+            goto out;
+        }
+    }
     if (!find_parent(store, p.parent, &parent, error))
         goto out;
     const gboolean fresh = parent.id == 0;
