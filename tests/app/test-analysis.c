@@ -31,62 +31,18 @@
 #include "landmark/mim-landmark.h"
 #include "media/mimica-decoder.h"
 #include "store/mimica-store.h"
+#include "cli-fixture.h"
 
-typedef struct {
-    char *dir, *cli, *shared;
-} Fixture;
-
-static void rm_rf(const char *path)
-{
-    if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
-        GDir *d = g_dir_open(path, 0, NULL);
-        const char *name;
-        while (d && (name = g_dir_read_name(d))) {
-            g_autofree char *p = g_build_filename(path, name, NULL);
-            rm_rf(p);
-        }
-        if (d)
-            g_dir_close(d);
-        g_rmdir(path);
-    } else {
-        g_unlink(path);
-    }
-}
+typedef CliFixture Fixture;
 
 static void fixture_setup(Fixture *f, gconstpointer data)
 {
-    f->dir = g_dir_make_tmp("mimica-analysis-XXXXXX", NULL);
-    const char *build = g_getenv("MIMICA_BUILD_DIR");
-    if (build)
-        f->cli = g_build_filename(build, "app", "cli", "mimica-cli", NULL);
-    f->shared = g_strdup(g_getenv("MIMICA_SHARED_DIR"));
+    cli_fixture_init(f, "analysis");
 }
 
 static void fixture_teardown(Fixture *f, gconstpointer data)
 {
-    rm_rf(f->dir);
-    g_free(f->dir);
-    g_free(f->cli);
-    g_free(f->shared);
-}
-
-/* FALSE (skipped, or failed under CI=true) when the CLI or the fixtures are missing. */
-static gboolean ready(Fixture *f)
-{
-    if (!f->cli || !g_file_test(f->cli, G_FILE_TEST_IS_EXECUTABLE)) {
-        g_test_skip("mimica-cli not found (MIMICA_BUILD_DIR unset: run through meson test)");
-        return FALSE;
-    }
-    g_autofree char *probe =
-        f->shared ? g_build_filename(f->shared, "fixtures", "faces", "images", NULL) : NULL;
-    if (!probe || !g_file_test(probe, G_FILE_TEST_IS_DIR)) {
-        if (g_strcmp0(g_getenv("CI"), "true") == 0)
-            g_error("CI=true and the face fixtures are missing (MIMICA_SHARED_DIR=%s)",
-                    f->shared ? f->shared : "(unset)");
-        g_test_skip("face fixtures missing (MIMICA_SHARED_DIR)");
-        return FALSE;
-    }
-    return TRUE;
+    cli_fixture_clear(f);
 }
 
 typedef struct {
@@ -497,7 +453,7 @@ static void check_project(const char *project, int n_faces_min)
 static void test_clip(Fixture *f, gconstpointer data)
 {
     const ClipCase *cc = data;
-    if (!ready(f))
+    if (!cli_fixture_ready(f))
         return;
     FcScene *s = NULL;
     Csv csv = {0};
@@ -537,7 +493,7 @@ static void test_clip(Fixture *f, gconstpointer data)
 /* Exit statuses as scripts see them. */
 static void test_exit_status(Fixture *f, gconstpointer data)
 {
-    if (!ready(f))
+    if (!cli_fixture_ready(f))
         return;
     g_autofree char *out = g_build_filename(f->dir, "out", NULL);
     Run r = cli(f, (const char *const[]){"analyze", NULL});
@@ -592,7 +548,7 @@ static void test_exit_status(Fixture *f, gconstpointer data)
  * file's metadata (here an untrained network: the values mean nothing, the columns do). */
 static void test_network_model(Fixture *f, gconstpointer data)
 {
-    if (!ready(f))
+    if (!cli_fixture_ready(f))
         return;
     g_autofree char *model = g_build_filename(f->dir, "net.safetensors", NULL);
     {
@@ -659,7 +615,7 @@ static void test_network_model(Fixture *f, gconstpointer data)
  * the CSV has every frame. */
 static void test_resume(Fixture *f, gconstpointer data)
 {
-    if (!ready(f))
+    if (!cli_fixture_ready(f))
         return;
     FcScene *s = NULL;
     g_autofree char *clip = make_clip(f, "expressions", &s);
@@ -756,7 +712,7 @@ static void au_stats(const Csv *c, int au, int a, int b, double *mean, double *v
  * frames: from a neutral stretch the smile reads as before, from the smile itself it reads ~0. */
 static void test_smooth_baseline(Fixture *f, gconstpointer data)
 {
-    if (!ready(f))
+    if (!cli_fixture_ready(f))
         return;
     FcScene *s = NULL;
     g_autofree char *clip = make_clip(f, "expressions", &s);
@@ -829,7 +785,7 @@ static void write_png(const mim_image *im, const char *path)
  * the CSV is named after the folder. */
 static void test_image_folder(Fixture *f, gconstpointer data)
 {
-    if (!ready(f))
+    if (!cli_fixture_ready(f))
         return;
     GError *error = NULL;
     g_autoptr(FcScene) s = fc_scene_preset("one-face-moves", f->shared, &error);

@@ -24,66 +24,22 @@
 
 #include "face-clips.h"
 #include "store/mimica-store.h"
+#include "cli-fixture.h"
 
 static int n_trials = 4;
 
 #define N_FRAMES 40
 
-typedef struct {
-    char *dir, *cli, *shared;
-} Fixture;
-
-static void rm_rf(const char *path)
-{
-    if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
-        GDir *d = g_dir_open(path, 0, NULL);
-        const char *name;
-        while (d && (name = g_dir_read_name(d))) {
-            g_autofree char *p = g_build_filename(path, name, NULL);
-            rm_rf(p);
-        }
-        if (d)
-            g_dir_close(d);
-        g_rmdir(path);
-    } else {
-        g_unlink(path);
-    }
-}
+typedef CliFixture Fixture;
 
 static void fixture_setup(Fixture *f, gconstpointer data)
 {
-    f->dir = g_dir_make_tmp("mimica-crash-analysis-XXXXXX", NULL);
-    const char *build = g_getenv("MIMICA_BUILD_DIR");
-    if (build)
-        f->cli = g_build_filename(build, "app", "cli", "mimica-cli", NULL);
-    f->shared = g_strdup(g_getenv("MIMICA_SHARED_DIR"));
+    cli_fixture_init(f, "crash-analysis");
 }
 
 static void fixture_teardown(Fixture *f, gconstpointer data)
 {
-    rm_rf(f->dir);
-    g_free(f->dir);
-    g_free(f->cli);
-    g_free(f->shared);
-}
-
-/* FALSE (skipped, or failed under CI=true) when the CLI or the fixtures are missing. */
-static gboolean ready(Fixture *f)
-{
-    if (!f->cli || !g_file_test(f->cli, G_FILE_TEST_IS_EXECUTABLE)) {
-        g_test_skip("mimica-cli not found (MIMICA_BUILD_DIR unset: run through meson test)");
-        return FALSE;
-    }
-    g_autofree char *probe =
-        f->shared ? g_build_filename(f->shared, "fixtures", "faces", "images", NULL) : NULL;
-    if (!probe || !g_file_test(probe, G_FILE_TEST_IS_DIR)) {
-        if (g_strcmp0(g_getenv("CI"), "true") == 0)
-            g_error("CI=true and the face fixtures are missing (MIMICA_SHARED_DIR=%s)",
-                    f->shared ? f->shared : "(unset)");
-        g_test_skip("face fixtures missing (MIMICA_SHARED_DIR)");
-        return FALSE;
-    }
-    return TRUE;
+    cli_fixture_clear(f);
 }
 
 /* A 320x240 clip of N_FRAMES: one face (faceapi sample6, as in "expressions") drifting a little,
@@ -135,9 +91,9 @@ static void read_state(const char *project, State *st)
     g_assert_no_error(error);
     sqlite3 *db = mimica_store_get_db(store);
     sqlite3_stmt *q = NULL;
-    g_assert_cmpint(sqlite3_prepare_v2(db, "SELECT state, next_frame, n_frames FROM analyses", -1,
-                                       &q, NULL),
-                    ==, SQLITE_OK);
+    g_assert_cmpint(
+        sqlite3_prepare_v2(db, "SELECT state, next_frame, n_frames FROM analyses", -1, &q, NULL),
+        ==, SQLITE_OK);
     if (sqlite3_step(q) == SQLITE_ROW) {
         st->exists = TRUE;
         st->done = !g_strcmp0((const char *)sqlite3_column_text(q, 0), "done");
@@ -207,8 +163,8 @@ static void remove_project(const char *project)
 
 static GPid spawn_analyze(Fixture *f, const char *clip, const char *out, const char *project)
 {
-    const char *argv[] = {f->cli, "analyze",   clip, "-o",          out, "--project",
-                          project, "--progress", "none", NULL};
+    const char *argv[] = {f->cli,      "analyze", clip,         "-o",   out,
+                          "--project", project,   "--progress", "none", NULL};
     GPid pid;
     GError *error = NULL;
     g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
@@ -236,7 +192,8 @@ static void check_complete(const State *st, const State *ref, const char *csv)
     g_assert_cmpint(st->next_frame, ==, N_FRAMES);
     for (int i = 0; i < N_FRAMES; i++)
         if (st->frames[i] != ref->frames[i])
-            g_error("frame %d: %" G_GINT64_FORMAT " prediction rows, the straight run %" G_GINT64_FORMAT,
+            g_error("frame %d: %" G_GINT64_FORMAT
+                    " prediction rows, the straight run %" G_GINT64_FORMAT,
                     i, st->frames[i], ref->frames[i]);
     g_assert_cmpint(st->jobs_done, ==, 1);
     int n_rows = 0;
@@ -245,7 +202,7 @@ static void check_complete(const State *st, const State *ref, const char *csv)
 
 static void test_analysis(Fixture *f, gconstpointer data)
 {
-    if (!ready(f))
+    if (!cli_fixture_ready(f))
         return;
     g_autofree char *clip = make_clip(f);
     if (!clip)
@@ -267,8 +224,8 @@ static void test_analysis(Fixture *f, gconstpointer data)
     int n_pred_frames = 0;
     for (int i = 0; i < N_FRAMES; i++)
         n_pred_frames += ref.frames[i] > 0;
-    g_test_message("straight run: %d frames in %.2f s, %d frames with predictions",
-                   N_FRAMES, run_us / 1e6, n_pred_frames);
+    g_test_message("straight run: %d frames in %.2f s, %d frames with predictions", N_FRAMES,
+                   run_us / 1e6, n_pred_frames);
     check_complete(&ref, &ref, ref_csv);
     g_assert_cmpint(n_pred_frames, >, N_FRAMES / 2);
 
@@ -277,8 +234,8 @@ static void test_analysis(Fixture *f, gconstpointer data)
     g_test_message("seed %u, %d trials", seed, n_trials);
     int killed = 0, finished = 0, completed = 0, no_project = 0, no_analysis = 0, resumed = 0;
     int max_beyond = 0, orphan_jobs = 0;
-    gint64 acked = 0;         /* next_frame seen after the previous kill */
-    double sum_done = 0;      /* next_frame at the kills, for the mean */
+    gint64 acked = 0;    /* next_frame seen after the previous kill */
+    double sum_done = 0; /* next_frame at the kills, for the mean */
     for (int trial = 0; trial < n_trials; trial++) {
         GPid pid = spawn_analyze(f, clip, out, project);
         /* anywhere in a whole run, its start (process, open, create) included */
@@ -308,7 +265,8 @@ static void test_analysis(Fixture *f, gconstpointer data)
             resumed++;
         for (int i = 0; i < st.next_frame; i++)
             if (st.frames[i] != ref.frames[i])
-                g_error("trial %d: frame %d below next_frame %" G_GINT64_FORMAT " has %" G_GINT64_FORMAT
+                g_error("trial %d: frame %d below next_frame %" G_GINT64_FORMAT
+                        " has %" G_GINT64_FORMAT
                         " prediction rows, the straight run %" G_GINT64_FORMAT,
                         trial, i, st.next_frame, st.frames[i], ref.frames[i]);
         max_beyond = MAX(max_beyond, (int)st.n_beyond);
@@ -336,16 +294,16 @@ static void test_analysis(Fixture *f, gconstpointer data)
         completed++;
     }
     g_rand_free(rand);
-    g_test_message("%d trials: %d killed, %d finished first; %d analyses completed (each checked "
-                   "against the straight run, CSV %d frames); killed before the project existed "
-                   "%d, before its analysis row %d; %d runs resumed past the previous kill; mean "
-                   "next_frame at a kill %.1f of %d; prediction rows past next_frame up to %d; "
-                   "jobs left not done %d; integrity_check ok after every kill",
-                   n_trials, killed, finished, completed, N_FRAMES, no_project, no_analysis,
-                   resumed, n_trials - no_project - no_analysis > 0
-                       ? sum_done / (n_trials - no_project - no_analysis)
-                       : 0.0,
-                   N_FRAMES, max_beyond, orphan_jobs);
+    g_test_message(
+        "%d trials: %d killed, %d finished first; %d analyses completed (each checked "
+        "against the straight run, CSV %d frames); killed before the project existed "
+        "%d, before its analysis row %d; %d runs resumed past the previous kill; mean "
+        "next_frame at a kill %.1f of %d; prediction rows past next_frame up to %d; "
+        "jobs left not done %d; integrity_check ok after every kill",
+        n_trials, killed, finished, completed, N_FRAMES, no_project, no_analysis, resumed,
+        n_trials - no_project - no_analysis > 0 ? sum_done / (n_trials - no_project - no_analysis)
+                                                : 0.0,
+        N_FRAMES, max_beyond, orphan_jobs);
 }
 
 int main(int argc, char **argv)

@@ -31,65 +31,22 @@
 #include "mim-fit.h"
 #include "store/mimica-store-models.h"
 #include "store/mimica-store.h"
+#include "cli-fixture.h"
 
 static int n_trials = 2;
 
 #define N_FRAMES 30
 
-typedef struct {
-    char *dir, *cli, *shared;
-} Fixture;
-
-static void rm_rf(const char *path)
-{
-    if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
-        GDir *d = g_dir_open(path, 0, NULL);
-        const char *name;
-        while (d && (name = g_dir_read_name(d))) {
-            g_autofree char *p = g_build_filename(path, name, NULL);
-            rm_rf(p);
-        }
-        if (d)
-            g_dir_close(d);
-        g_rmdir(path);
-    } else {
-        g_unlink(path);
-    }
-}
+typedef CliFixture Fixture;
 
 static void fixture_setup(Fixture *f, gconstpointer data)
 {
-    f->dir = g_dir_make_tmp("mimica-crash-finetune-XXXXXX", NULL);
-    const char *build = g_getenv("MIMICA_BUILD_DIR");
-    if (build)
-        f->cli = g_build_filename(build, "app", "cli", "mimica-cli", NULL);
-    f->shared = g_strdup(g_getenv("MIMICA_SHARED_DIR"));
+    cli_fixture_init(f, "crash-finetune");
 }
 
 static void fixture_teardown(Fixture *f, gconstpointer data)
 {
-    rm_rf(f->dir);
-    g_free(f->dir);
-    g_free(f->cli);
-    g_free(f->shared);
-}
-
-static gboolean ready(Fixture *f)
-{
-    if (!f->cli || !g_file_test(f->cli, G_FILE_TEST_IS_EXECUTABLE)) {
-        g_test_skip("mimica-cli not found (MIMICA_BUILD_DIR unset: run through meson test)");
-        return FALSE;
-    }
-    g_autofree char *probe =
-        f->shared ? g_build_filename(f->shared, "fixtures", "faces", "images", NULL) : NULL;
-    if (!probe || !g_file_test(probe, G_FILE_TEST_IS_DIR)) {
-        if (g_strcmp0(g_getenv("CI"), "true") == 0)
-            g_error("CI=true and the face fixtures are missing (MIMICA_SHARED_DIR=%s)",
-                    f->shared ? f->shared : "(unset)");
-        g_test_skip("face fixtures missing (MIMICA_SHARED_DIR)");
-        return FALSE;
-    }
-    return TRUE;
+    cli_fixture_clear(f);
 }
 
 /* The labelled project at `project`: a clip whose expression changes every 5 frames (AU 1+2,
@@ -133,8 +90,8 @@ static gboolean make_project(Fixture *f, const char *project)
         for (int fr = 0; fr < N_FRAMES; fr++) {
             FcTruth t;
             g_assert_true(fc_scene_render(s, fr, NULL, &t, &error));
-            MimicaLabelValue v = fc_truth_au(&t, 0, aus[a]) >= 1.5f ? MIMICA_LABEL_PRESENT
-                                                                    : MIMICA_LABEL_ABSENT;
+            MimicaLabelValue v =
+                fc_truth_au(&t, 0, aus[a]) >= 1.5f ? MIMICA_LABEL_PRESENT : MIMICA_LABEL_ABSENT;
             g_assert_cmpint(
                 mimica_store_label_set(store, video, fr, fr, aus[a], v, "truth", &error), >, 0);
         }
@@ -263,7 +220,7 @@ static int wait_status(GPid pid)
 static void reset_project(const char *template, const char *project)
 {
     g_autofree char *models = g_strdup_printf("%s.models", project);
-    rm_rf(models);
+    cli_rm_rf(models);
     static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
     for (size_t i = 0; i < G_N_ELEMENTS(suffixes); i++) {
         g_autofree char *p = g_strconcat(project, suffixes[i], NULL);
@@ -274,7 +231,7 @@ static void reset_project(const char *template, const char *project)
 
 static void test_finetune(Fixture *f, gconstpointer data)
 {
-    if (!ready(f))
+    if (!cli_fixture_ready(f))
         return;
     g_autofree char *template = g_build_filename(f->dir, "template.mimica", NULL);
     if (!make_project(f, template))
@@ -286,14 +243,14 @@ static void test_finetune(Fixture *f, gconstpointer data)
     gint64 t0 = g_get_monotonic_time();
     g_assert_cmpint(wait_status(spawn_finetune(f, project)), ==, 0);
     gint64 run_us = g_get_monotonic_time() - t0;
-    g_autofree char *parent = g_strdup_printf("%s.models/untrained-seed1-au1-2-12.safetensors",
-                                              project);
+    g_autofree char *parent =
+        g_strdup_printf("%s.models/untrained-seed1-au1-2-12.safetensors", project);
     g_autofree char *parent_sha = file_checksum(parent);
     g_assert_nonnull(parent_sha);
     State st;
     read_state(project, parent_sha, &st);
-    g_test_message("straight run: %.2f s; %d model files, %d fine-tuned registered",
-                   run_us / 1e6, st.n_files, st.n_registered);
+    g_test_message("straight run: %.2f s; %d model files, %d fine-tuned registered", run_us / 1e6,
+                   st.n_files, st.n_registered);
     g_assert_true(st.done);
     g_assert_cmpint(st.n_registered, ==, 1);
     g_assert_cmpint(st.n_files, ==, 2);
@@ -301,8 +258,8 @@ static void test_finetune(Fixture *f, gconstpointer data)
     guint32 seed = g_test_rand_int();
     GRand *rand = g_rand_new_with_seed(seed);
     g_test_message("seed %u, %d trials", seed, n_trials);
-    int killed = 0, finished = 0, completed = 0, resumed_runs = 0, max_orphans = 0,
-        max_other = 0, duplicates = 0;
+    int killed = 0, finished = 0, completed = 0, resumed_runs = 0, max_orphans = 0, max_other = 0,
+        duplicates = 0;
     int at_stage[3] = {0}; /* kills seen at: no stage yet, training, done */
     reset_project(template, project);
     gboolean interrupted = FALSE;
@@ -345,8 +302,8 @@ static void test_finetune(Fixture *f, gconstpointer data)
                    "of them with more than one model registered; unregistered model files up to "
                    "%d, other files beside the models up to %d; every model file loaded, the "
                    "parent's bytes unchanged, integrity_check ok after every kill",
-                   n_trials, killed, finished, at_stage[0], at_stage[1], at_stage[2],
-                   resumed_runs, completed, duplicates, max_orphans, max_other);
+                   n_trials, killed, finished, at_stage[0], at_stage[1], at_stage[2], resumed_runs,
+                   completed, duplicates, max_orphans, max_other);
     g_assert_cmpint(duplicates, ==, 0);
 }
 
