@@ -18,7 +18,7 @@ void __tsan_release(void *addr);
 #define REAL(ret, name, ...)                                                                       \
     static ret (*real)(__VA_ARGS__);                                                               \
     if (!real)                                                                                     \
-        real = (ret(*)(__VA_ARGS__))dlsym(RTLD_NEXT, name)
+    real = (ret(*)(__VA_ARGS__))dlsym(RTLD_NEXT, name)
 
 void g_mutex_lock(GMutex *m)
 {
@@ -98,8 +98,8 @@ gpointer g_async_queue_timeout_pop(GAsyncQueue *q, guint64 timeout)
     return r;
 }
 
-/* An idle or timeout source's callback: released when set and when the source is attached (the worker's writes
- * before), acquired when it runs on the owner's thread. */
+/* An idle or timeout source's callback: released when set and when the source is attached (the
+ * worker's writes before), acquired when it runs on the owner's thread. */
 typedef struct {
     GSourceFunc func;
     gpointer data;

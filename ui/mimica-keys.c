@@ -10,8 +10,8 @@ static const MimicaKeyBinding bindings[] = {
     {"open-project", "win.open-project", "<Control>o", N_("General"), N_("Open Project")},
     {"new-project", "win.new-project", "<Control>n", N_("General"), N_("New Project")},
     {"preferences", "win.preferences", "<Control>comma", N_("General"), N_("Preferences")},
-    {"shortcuts", "win.show-help-overlay", "<Control>question", N_("General"),
-     N_("Show Shortcuts"), NULL, TRUE},
+    {"shortcuts", "win.show-help-overlay", "<Control>question", N_("General"), N_("Show Shortcuts"),
+     NULL, TRUE},
     {"quit", "app.quit", "<Control>q", N_("General"), N_("Quit"), NULL, TRUE},
 
     {"play", "win.play", "space", N_("Playback"), N_("Play / Pause")},
@@ -40,24 +40,39 @@ static const MimicaKeyBinding bindings[] = {
     {"range-out", "win.mark(1)", "o", N_("Labels"), N_("Range out at the playhead")},
     {"clear-range", "win.clear-range", "Escape", N_("Labels"), N_("Clear the range")},
 #define TOGGLE(n, key)                                                                             \
-    {"toggle-au-" #n, "win.toggle-au(" #n ")", key, N_("Labels"),                                  \
-     N_("Toggle the AU in row %s of the panel"), #n, FALSE,                                      \
-     N_("Toggle the n-th AU on the frame or range")}
-    TOGGLE(1, "1"), TOGGLE(2, "2"), TOGGLE(3, "3"), TOGGLE(4, "4"), TOGGLE(5, "5"),
-    TOGGLE(6, "6"), TOGGLE(7, "7"), TOGGLE(8, "8"), TOGGLE(9, "9"), TOGGLE(10, "0"),
+    {                                                                                              \
+        "toggle-au-" #n, "win.toggle-au(" #n ")", key, N_("Labels"),                               \
+            N_("Toggle the AU in row %s of the panel"), #n, FALSE,                                 \
+            N_("Toggle the n-th AU on the frame or range")                                         \
+    }
+    TOGGLE(1, "1"),
+    TOGGLE(2, "2"),
+    TOGGLE(3, "3"),
+    TOGGLE(4, "4"),
+    TOGGLE(5, "5"),
+    TOGGLE(6, "6"),
+    TOGGLE(7, "7"),
+    TOGGLE(8, "8"),
+    TOGGLE(9, "9"),
+    TOGGLE(10, "0"),
 #undef TOGGLE
 #define INTENSITY(i, letter, key)                                                                  \
-    {"intensity-" key, "win.intensity(" #i ")", key, N_("Labels"),                                 \
-     N_("Intensity %s of the selected AU"), letter, FALSE, N_("Intensity A–E of the selected AU")}
-    INTENSITY(0, "A", "a"), INTENSITY(1, "B", "b"), INTENSITY(2, "C", "c"),
-    INTENSITY(3, "D", "d"), INTENSITY(4, "E", "e"),
+    {                                                                                              \
+        "intensity-" key, "win.intensity(" #i ")", key, N_("Labels"),                              \
+            N_("Intensity %s of the selected AU"), letter, FALSE,                                  \
+            N_("Intensity A–E of the selected AU")                                                 \
+    }
+    INTENSITY(0, "A", "a"),
+    INTENSITY(1, "B", "b"),
+    INTENSITY(2, "C", "c"),
+    INTENSITY(3, "D", "d"),
+    INTENSITY(4, "E", "e"),
 #undef INTENSITY
     {"undo", "win.undo", "<Control>z", N_("Labels"), N_("Undo")},
     {"redo", "win.redo", "<Control><Shift>z", N_("Labels"), N_("Redo")},
 
     {"zoom-in", "win.zoom(1)", "plus equal KP_Add", N_("Timeline"), N_("Zoom the timeline in")},
-    {"zoom-out", "win.zoom(-1)", "minus KP_Subtract", N_("Timeline"),
-     N_("Zoom the timeline out")},
+    {"zoom-out", "win.zoom(-1)", "minus KP_Subtract", N_("Timeline"), N_("Zoom the timeline out")},
 };
 
 guint mimica_keys_get_n(void)
@@ -270,8 +285,7 @@ void mimica_keys_apply_global(GtkApplication *app, GSettings *settings)
         if (!bindings[i].global)
             continue;
         g_auto(GStrv) accels = mimica_keys_dup_accels(settings, &bindings[i]);
-        gtk_application_set_accels_for_action(app, bindings[i].action,
-                                              (const char *const *)accels);
+        gtk_application_set_accels_for_action(app, bindings[i].action, (const char *const *)accels);
     }
 }
 
@@ -309,8 +323,7 @@ GtkWidget *mimica_keys_shortcuts_window_new(GSettings *settings)
         }
         g_auto(GStrv) all = g_strv_builder_end(keys);
         g_autofree char *joined = g_strjoinv(" ", all);
-        g_autofree char *title =
-            b->summary ? g_strdup(_(b->summary)) : mimica_keys_dup_title(b);
+        g_autofree char *title = b->summary ? g_strdup(_(b->summary)) : mimica_keys_dup_title(b);
         g_autofree char *s = g_markup_printf_escaped(
             "<child><object class='GtkShortcutsShortcut'><property name='title'>%s</property>"
             "<property name='accelerator'>%s</property></object></child>",

@@ -107,8 +107,8 @@ static gboolean on_capture_key(GtkEventControllerKey *ctrl, guint keyval, guint 
     g_autoptr(GError) error = NULL;
     if (!mimica_keys_set(c->settings, c->binding, accel, &error)) {
         /* refused: say why and wait for other keys */
-        g_autofree char *body = g_strdup_printf(
-            "%s\n%s", error->message, _("Press other keys, or Escape to cancel."));
+        g_autofree char *body =
+            g_strdup_printf("%s\n%s", error->message, _("Press other keys, or Escape to cancel."));
         adw_message_dialog_set_body(dialog, body);
         gtk_widget_add_css_class(GTK_WIDGET(dialog), "key-conflict");
         gtk_widget_error_bell(GTK_WIDGET(dialog));
@@ -127,8 +127,8 @@ static void on_key_button_clicked(GtkButton *button, KeyPage *page)
     c->title = mimica_keys_dup_title(b);
     g_autofree char *body =
         g_strdup_printf(_("Press the new keys for “%s”, or Escape to cancel."), c->title);
-    GtkWidget *dialog = adw_message_dialog_new(
-        GTK_WINDOW(gtk_widget_get_root(GTK_WIDGET(button))), _("Set Shortcut"), body);
+    GtkWidget *dialog = adw_message_dialog_new(GTK_WINDOW(gtk_widget_get_root(GTK_WIDGET(button))),
+                                               _("Set Shortcut"), body);
     adw_message_dialog_add_response(ADW_MESSAGE_DIALOG(dialog), "cancel", _("_Cancel"));
     g_object_set_data_full(G_OBJECT(dialog), "capture", c, capture_free);
     GtkEventController *keys = gtk_event_controller_key_new();

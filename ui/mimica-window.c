@@ -439,9 +439,8 @@ static void refresh_annotators(MimicaWindow *self)
     }
     for (guint i = 0; i < list->len; i++) {
         MimicaUiAnnotator *a = &g_array_index(list, MimicaUiAnnotator, i);
-        g_autofree char *count =
-            g_strdup_printf(ngettext("%lld label", "%lld labels", (gulong)a->n_labels),
-                            (long long)a->n_labels);
+        g_autofree char *count = g_strdup_printf(
+            ngettext("%lld label", "%lld labels", (gulong)a->n_labels), (long long)a->n_labels);
         g_autofree char *acc = g_strdup_printf("%s, %s", a->name, count);
         GtkWidget *row = sidebar_row(a->name, count, acc);
         gtk_list_box_row_set_activatable(GTK_LIST_BOX_ROW(row), FALSE);
@@ -1423,10 +1422,9 @@ static void add_fixed_shortcuts(MimicaWindow *self)
 {
     GtkEventController *ctrl = gtk_shortcut_controller_new();
     gtk_event_controller_set_propagation_phase(ctrl, GTK_PHASE_CAPTURE);
-    gtk_shortcut_controller_add_shortcut(
-        GTK_SHORTCUT_CONTROLLER(ctrl),
-        gtk_shortcut_new(gtk_keyval_trigger_new(GDK_KEY_F12, 0),
-                         gtk_named_action_new("win.screenshot")));
+    gtk_shortcut_controller_add_shortcut(GTK_SHORTCUT_CONTROLLER(ctrl),
+                                         gtk_shortcut_new(gtk_keyval_trigger_new(GDK_KEY_F12, 0),
+                                                          gtk_named_action_new("win.screenshot")));
     gtk_widget_add_controller(GTK_WIDGET(self), ctrl);
 }
 

@@ -5,11 +5,12 @@
  *   enospc  xWrite returns SQLITE_FULL (what SQLite's unix VFS returns on ENOSPC)
  *   eio     xWrite returns SQLITE_IOERR_WRITE
  *   short   xWrite writes the first half of the buffer, then returns SQLITE_FULL
- * (xSync and xTruncate fail alike once armed; until then xSync does nothing, for speed). For each mode and each N from 1 to the number of
- * writes of the whole run, labels are added until one fails; the failure must be a GError of
- * MIMICA_STORE_ERROR (FULL, or IO for eio) whose message is valid UTF-8 and names the project;
- * then, the disk healthy again, the project opens, passes integrity_check, and holds every label
- * acknowledged before the failure. Leaks are for the ASan build (make check) to see.
+ * (xSync and xTruncate fail alike once armed; until then xSync does nothing, for speed). For each
+ * mode and each N from 1 to the number of writes of the whole run, labels are added until one
+ * fails; the failure must be a GError of MIMICA_STORE_ERROR (FULL, or IO for eio) whose message is
+ * valid UTF-8 and names the project; then, the disk healthy again, the project opens, passes
+ * integrity_check, and holds every label acknowledged before the failure. Leaks are for the ASan
+ * build (make check) to see.
  *
  *   /fault/store/enospc, /fault/store/eio, /fault/store/short
  */
@@ -151,10 +152,9 @@ static int f_unfetch(sqlite3_file *f, sqlite3_int64 o, void *pp)
 }
 
 static const sqlite3_io_methods fault_io = {
-    3,           f_close,       f_read,         f_write,   f_truncate, f_sync,
-    f_size,      f_lock,        f_unlock,       f_check,   f_fcntl,    f_sector,
-    f_dev,       f_shm_map,     f_shm_lock,     f_shm_barrier,         f_shm_unmap,
-    f_fetch,     f_unfetch,
+    3,          f_close,       f_read,      f_write, f_truncate, f_sync, f_size,
+    f_lock,     f_unlock,      f_check,     f_fcntl, f_sector,   f_dev,  f_shm_map,
+    f_shm_lock, f_shm_barrier, f_shm_unmap, f_fetch, f_unfetch,
 };
 
 static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out_flags)
@@ -281,11 +281,14 @@ static void test_mode(gconstpointer data)
         min_acked = MIN(min_acked, n_acked);
         max_acked = MAX(max_acked, n_acked);
     }
-    g_test_message("%s: %d labels make %" G_GINT64_FORMAT " writes; failed at each of them: labels "
-                   "acknowledged before the failure %d..%d, all kept; integrity_check ok; %"
-                   G_GINT64_FORMAT " writes refused in all; first message: %s",
-                   mode == MODE_ENOSPC ? "ENOSPC" : mode == MODE_EIO ? "EIO" : "short write",
-                   N_LABELS, total, min_acked, max_acked, failed_writes, msg ? msg : "(none)");
+    g_test_message(
+        "%s: %d labels make %" G_GINT64_FORMAT " writes; failed at each of them: labels "
+        "acknowledged before the failure %d..%d, all kept; integrity_check ok; %" G_GINT64_FORMAT
+        " writes refused in all; first message: %s",
+        mode == MODE_ENOSPC ? "ENOSPC"
+        : mode == MODE_EIO  ? "EIO"
+                            : "short write",
+        N_LABELS, total, min_acked, max_acked, failed_writes, msg ? msg : "(none)");
     g_assert_nonnull(msg);
     remove_project(path);
     remove_project(template);
