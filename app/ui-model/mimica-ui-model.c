@@ -63,24 +63,22 @@ gboolean mimica_ui_model_analysis_by(MimicaStore *store, gint64 video_id, gint64
 {
     g_return_val_if_fail(store != NULL && out != NULL, FALSE);
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *st = prepare(store,
-                               "SELECT model_id, state = 'done', next_frame, n_frames FROM analyses"
-                               " WHERE video_id = ?1 AND model_id = ?2",
-                               error);
-    if (!st)
-        return FALSE;
-    sqlite3_bind_int64(st, 1, video_id);
-    sqlite3_bind_int64(st, 2, model_id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        out->model_id = sqlite3_column_int64(st, 0);
-        out->done = sqlite3_column_int(st, 1);
-        out->next_frame = sqlite3_column_int64(st, 2);
-        out->n_frames = sqlite3_column_int64(st, 3);
+    MimicaAnalysisRow row;
+    GError *local = NULL;
+    if (!mimica_store_analysis_get(store, video_id, model_id, &row, &local)) {
+        /* no analysis by that model: an empty state, not an error */
+        gboolean none = g_error_matches(local, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_NOT_FOUND);
+        if (none)
+            g_error_free(local);
+        else
+            g_propagate_error(error, local);
+        return none;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sql_fail(store, error);
+    out->model_id = row.model_id;
+    out->done = row.done;
+    out->next_frame = row.next_frame;
+    out->n_frames = row.n_frames;
+    mimica_analysis_row_clear(&row);
     return TRUE;
 }
 
