@@ -2,6 +2,7 @@
 #include "cli-fixture.h"
 
 #include <glib/gstdio.h>
+#include <sys/wait.h>
 
 #include "../common/fixture-skip.h"
 
@@ -53,4 +54,29 @@ gboolean cli_fixture_ready(CliFixture *f)
         return FALSE;
     }
     return TRUE;
+}
+
+GPid cli_spawn(CliFixture *f, const char *const *args)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_ptr_array_add(argv, f->cli);
+    for (const char *const *a = args; *a; a++)
+        g_ptr_array_add(argv, (gpointer)*a);
+    g_ptr_array_add(argv, NULL);
+    GPid pid;
+    GError *error = NULL;
+    g_spawn_async(NULL, (char **)argv->pdata, NULL,
+                  G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+                      G_SPAWN_STDERR_TO_DEV_NULL,
+                  NULL, NULL, &pid, &error);
+    g_assert_no_error(error);
+    return pid;
+}
+
+int cli_wait_status(GPid pid)
+{
+    int wstatus = 0;
+    g_assert_cmpint(waitpid(pid, &wstatus, 0), ==, pid);
+    g_spawn_close_pid(pid);
+    return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
 }

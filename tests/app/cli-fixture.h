@@ -19,3 +19,8 @@ void cli_fixture_clear(CliFixture *f);
 gboolean cli_fixture_ready(CliFixture *f);
 /* Removes a file, or a folder with everything in it. */
 void cli_rm_rf(const char *path);
+/* Starts the CLI with ARGS (NULL-terminated, without the program), output discarded, not
+ * reaped: for tests that kill it. */
+GPid cli_spawn(CliFixture *f, const char *const *args);
+/* Waits for PID: its exit status, or 128 + the signal that ended it. */
+int cli_wait_status(GPid pid);

@@ -623,13 +623,8 @@ static void test_resume(Fixture *f, gconstpointer data)
         return;
     g_autofree char *out = g_build_filename(f->dir, "out", NULL);
     g_autofree char *project = g_build_filename(f->dir, "p.mimica", NULL);
-    const char *argv[] = {f->cli, "analyze", clip, "-o", out, "--project", project, NULL};
-    GPid pid;
-    GError *error = NULL;
-    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
-                                G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
-                                    G_SPAWN_STDERR_TO_DEV_NULL,
-                                NULL, NULL, &pid, &error));
+    GPid pid =
+        cli_spawn(f, (const char *const[]){"analyze", clip, "-o", out, "--project", project, NULL});
     /* wait until some frames are stored, then kill */
     gint64 stored = 0, deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
     while (stored < 30 && g_get_monotonic_time() < deadline) {
@@ -646,9 +641,7 @@ static void test_resume(Fixture *f, gconstpointer data)
         sqlite3_close(db);
     }
     kill(pid, SIGKILL);
-    int wstatus;
-    waitpid(pid, &wstatus, 0);
-    g_spawn_close_pid(pid);
+    cli_wait_status(pid);
     g_test_message("killed with %lld of %d frames stored", (long long)stored, s->n_frames);
     g_assert_cmpint(stored, >=, 30);
     g_assert_cmpint(stored, <, s->n_frames);

@@ -163,24 +163,9 @@ static void remove_project(const char *project)
 
 static GPid spawn_analyze(Fixture *f, const char *clip, const char *out, const char *project)
 {
-    const char *argv[] = {f->cli,      "analyze", clip,         "-o",   out,
-                          "--project", project,   "--progress", "none", NULL};
-    GPid pid;
-    GError *error = NULL;
-    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
-                                G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
-                                    G_SPAWN_STDERR_TO_DEV_NULL,
-                                NULL, NULL, &pid, &error));
-    g_assert_no_error(error);
-    return pid;
-}
-
-static int wait_status(GPid pid)
-{
-    int wstatus = 0;
-    g_assert_cmpint(waitpid(pid, &wstatus, 0), ==, pid);
-    g_spawn_close_pid(pid);
-    return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    const char *const args[] = {"analyze", clip,         "-o",   out, "--project",
+                                project,   "--progress", "none", NULL};
+    return cli_spawn(f, args);
 }
 
 /* A project whose analysis is done: every frame analysed, the straight run's predictions, one
@@ -216,7 +201,7 @@ static void test_analysis(Fixture *f, gconstpointer data)
 
     /* the straight run: the reference, and a run's duration */
     gint64 t0 = g_get_monotonic_time();
-    int status = wait_status(spawn_analyze(f, clip, ref_out, ref_project));
+    int status = cli_wait_status(spawn_analyze(f, clip, ref_out, ref_project));
     gint64 run_us = g_get_monotonic_time() - t0;
     g_assert_cmpint(status, ==, 0);
     State ref;
@@ -241,7 +226,7 @@ static void test_analysis(Fixture *f, gconstpointer data)
         /* anywhere in a whole run, its start (process, open, create) included */
         g_usleep(g_rand_int_range(rand, 0, (int)MAX(run_us * 11 / 10, 1000)));
         kill(pid, SIGKILL);
-        status = wait_status(pid);
+        status = cli_wait_status(pid);
         if (status == 128 + SIGKILL)
             killed++;
         else {
@@ -285,7 +270,7 @@ static void test_analysis(Fixture *f, gconstpointer data)
     State st;
     read_state(project, &st);
     if (g_file_test(project, G_FILE_TEST_EXISTS) && !st.done) {
-        status = wait_status(spawn_analyze(f, clip, out, project));
+        status = cli_wait_status(spawn_analyze(f, clip, out, project));
         g_assert_cmpint(status, ==, 0);
         read_state(project, &st);
         g_assert_cmpint(st.next_frame, >=, acked);

@@ -198,23 +198,8 @@ static void read_state(const char *project, const char *parent_sha, State *st)
 
 static GPid spawn_finetune(Fixture *f, const char *project)
 {
-    const char *argv[] = {f->cli, "finetune", project, "--mode", "quick", NULL};
-    GPid pid;
-    GError *error = NULL;
-    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
-                                G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
-                                    G_SPAWN_STDERR_TO_DEV_NULL,
-                                NULL, NULL, &pid, &error));
-    g_assert_no_error(error);
-    return pid;
-}
-
-static int wait_status(GPid pid)
-{
-    int wstatus = 0;
-    g_assert_cmpint(waitpid(pid, &wstatus, 0), ==, pid);
-    g_spawn_close_pid(pid);
-    return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    const char *const args[] = {"finetune", project, "--mode", "quick", NULL};
+    return cli_spawn(f, args);
 }
 
 static void reset_project(const char *template, const char *project)
@@ -241,7 +226,7 @@ static void test_finetune(Fixture *f, gconstpointer data)
     /* a straight run: a run's duration and the untrained parent's bytes */
     reset_project(template, project);
     gint64 t0 = g_get_monotonic_time();
-    g_assert_cmpint(wait_status(spawn_finetune(f, project)), ==, 0);
+    g_assert_cmpint(cli_wait_status(spawn_finetune(f, project)), ==, 0);
     gint64 run_us = g_get_monotonic_time() - t0;
     g_autofree char *parent =
         g_strdup_printf("%s.models/untrained-seed1-au1-2-12.safetensors", project);
@@ -268,7 +253,7 @@ static void test_finetune(Fixture *f, gconstpointer data)
         resumed_runs += interrupted;
         g_usleep(g_rand_int_range(rand, 0, (int)MAX(run_us * 11 / 10, 1000)));
         kill(pid, SIGKILL);
-        int status = wait_status(pid);
+        int status = cli_wait_status(pid);
         if (status == 128 + SIGKILL)
             killed++;
         else {
@@ -289,7 +274,7 @@ static void test_finetune(Fixture *f, gconstpointer data)
         }
     }
     if (interrupted) {
-        g_assert_cmpint(wait_status(spawn_finetune(f, project)), ==, 0);
+        g_assert_cmpint(cli_wait_status(spawn_finetune(f, project)), ==, 0);
         read_state(project, parent_sha, &st);
         g_assert_true(st.done);
         duplicates += st.n_registered > 1;
