@@ -14,7 +14,7 @@
 
 static const char pack_usage[] =
     "Usage: mimica-cli pack import-adld PREFIX --root DIR -o PACK [--aus LIST]\n"
-    "       mimica-cli pack import-project PROJECT -o PACK [--target PACK2] [--model ID]\n"
+    "       mimica-cli pack import-project PROJECT [-o PACK] [--target PACK2] [--model ID]\n"
     "       mimica-cli pack info PACK\n"
     "\n"
     "import-adld: ADLD's list files PREFIX_path.txt (aligned 200x200 images, relative to DIR),\n"
@@ -24,7 +24,8 @@ static const char pack_usage[] =
     "import-project: the project's corrected frames (frames with current labels) as a labelled\n"
     "  pack (-o), the other analysed frames as an unlabelled one (--target): landmarks from the\n"
     "  stored predictions, crops aligned (MODEL.md §1.1) from the decoded frames. --model picks\n"
-    "  whose predictions (default: the latest analysis per video).\n"
+    "  whose predictions (default: the latest analysis per video). With --target and no -o,\n"
+    "  every analysed frame goes to the unlabelled pack and the project needs no labels.\n"
     "info: the header and label counts of a pack.\n";
 
 static int usage_error(const char *fmt, const char *arg)
@@ -203,11 +204,12 @@ static int import_project(const char *project, const char *out, const char *targ
         fprintf(stderr, "mimica-cli pack: %s\n", error->message);
         return 1;
     }
-    printf("wrote %s: %ld corrected frames (AUs %s) of %d videos", out, r.n_labelled, r.au_list,
-           r.n_videos);
+    if (out)
+        printf("wrote %s: %ld corrected frames (AUs %s) of %d videos; ", out, r.n_labelled,
+               r.au_list, r.n_videos);
     if (target)
-        printf("; %s: %ld unlabelled frames", target, r.n_unlabelled);
-    printf("; %ld frames without a face skipped\n", r.n_skipped);
+        printf("%s%s: %ld unlabelled frames; ", out ? "" : "wrote ", target, r.n_unlabelled);
+    printf("%ld frames without a face skipped\n", r.n_skipped);
     return 0;
 }
 
@@ -251,7 +253,7 @@ static int run_pack(int argc, char **argv)
         return usage_error("%s needs an argument", sub);
     if (!strcmp(sub, "info"))
         return pack_info(arg);
-    if (!out)
+    if (!out && !(target && !strcmp(sub, "import-project")))
         return usage_error("%s", "-o PACK is required");
     if (!strcmp(sub, "import-adld")) {
         if (!root)

@@ -15,7 +15,7 @@ static const char train_usage[] =
     "Usage: mimica-cli train --source PACK --target PACK -o MODEL [--iters N | --epochs E]\n"
     "                        [--batch B] [--aus LIST] [--backend X] [--no-contrastive]\n"
     "                        [--seed S] [--init MODEL] [--checkpoint FILE]\n"
-    "                        [--checkpoint-every N] [--resume CKPT]\n"
+    "                        [--checkpoint-every N] [--resume CKPT] [--half]\n"
     "\n"
     "Trains the AU network (MODEL.md) on a labelled source pack and an unlabelled target pack\n"
     "(weak mode: the target's AU labels are not used).\n"
@@ -36,6 +36,8 @@ static const char train_usage[] =
     "  --checkpoint-every N  iterations between checkpoints (default 100; one at the end)\n"
     "  --resume CKPT         continue a run from its checkpoint (same packs and options):\n"
     "                        the result equals the uninterrupted run's on the same backend\n"
+    "  --half                write MODEL's weights as IEEE half floats (F16: half the size;\n"
+    "                        read back into float; checkpoints stay F32)\n"
     "\n"
     "A missing source label trains as absent. Ctrl-C writes a checkpoint and stops.\n";
 
@@ -89,7 +91,7 @@ static int run_train(int argc, char **argv)
     const char *source = NULL, *target = NULL, *out = NULL, *aus = NULL, *backend = NULL;
     const char *init = NULL, *ckpt = NULL, *resume = NULL;
     long iters = 0, epochs = 10, batch = 16, seed = 0, every = 100;
-    gboolean contrastive = TRUE;
+    gboolean contrastive = TRUE, half = FALSE;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -98,6 +100,9 @@ static int run_train(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--no-contrastive")) {
             contrastive = FALSE;
+            continue;
+        } else if (!strcmp(a, "--half")) {
+            half = TRUE;
             continue;
         }
         if (!v)
@@ -197,11 +202,12 @@ static int run_train(int argc, char **argv)
                 interrupted ? "; resume with --resume " : "", interrupted ? ckpt_path : "");
         goto done;
     }
+    info.half = half;
     if (mim_aunet_save(fm.net, out, &info) != MIM_OK) {
         fprintf(stderr, "mimica-cli train: %s\n", mim_aunet_last_error(fm.net));
         goto done;
     }
-    printf("wrote %s (checkpoint %s)\n", out, ckpt_path);
+    printf("wrote %s%s (checkpoint %s)\n", out, half ? " (F16 weights)" : "", ckpt_path);
     rc = 0;
 done:
     mim_fit_model_close(&fm);

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "aunet/mim-aunet-file.h"
 #include "landmark/mim-align.h"
 #include "media/mimica-decoder.h"
 #include "mim-pack.h"
@@ -104,19 +105,23 @@ gboolean mimica_teach_import_project(const char *project, gint64 model_id,
             g_snprintf(out->au_list + len, sizeof out->au_list - len, "%s%d", n_au > 1 ? "," : "",
                        a);
         }
-    if (n_au == 0) {
+    if (n_au == 0 && labelled_pack) {
         g_set_error(error, MIMICA_ERROR, MIMICA_ERROR_NOT_FOUND,
                     "%s has no corrected frames (no AU labels)", project);
         return FALSE;
     }
     char err[512];
     g_autofree char *desc = g_strdup_printf("project %s", project);
-    mim_pack_writer *wl = mim_pack_writer_new(labelled_pack, out->au_list, desc, err, sizeof err);
-    if (!wl)
+    mim_pack_writer *wl = NULL;
+    if (labelled_pack &&
+        !(wl = mim_pack_writer_new(labelled_pack, out->au_list, desc, err, sizeof err)))
         return pack_error(error, err);
+    /* a target-only import keeps the labels' AU list in its header, or names the default six
+     * when the project has none (its records carry no labels either way) */
+    const char *target_aus = n_au ? out->au_list : MIM_AUNET_DEFAULT_AUS;
     mim_pack_writer *wt = NULL;
     if (target_pack &&
-        !(wt = mim_pack_writer_new(target_pack, out->au_list, desc, err, sizeof err))) {
+        !(wt = mim_pack_writer_new(target_pack, target_aus, desc, err, sizeof err))) {
         mim_pack_writer_abort(wl);
         return pack_error(error, err);
     }
@@ -168,7 +173,7 @@ gboolean mimica_teach_import_project(const char *project, gint64 model_id,
             }
             gint64 f = fr->index;
             const float *xy68 = g_hash_table_lookup(land, &f);
-            const gint8 *lab = lm ? g_hash_table_lookup(lm->frames, &f) : NULL;
+            const gint8 *lab = lm && wl ? g_hash_table_lookup(lm->frames, &f) : NULL;
             mim_pack_writer *w = lab ? wl : wt;
             if (w && !lab && (target_stride > 1 && n_unlab_seen++ % target_stride != 0))
                 w = NULL;
@@ -202,18 +207,20 @@ gboolean mimica_teach_import_project(const char *project, gint64 model_id,
         }
         out->n_videos += used;
     }
-    if (out->n_labelled == 0) {
+    if (wl && out->n_labelled == 0) {
         g_set_error(error, MIMICA_ERROR, MIMICA_ERROR_NOT_FOUND,
                     "%s: none of the corrected frames has an analysed face with landmarks",
                     project);
         goto out;
     }
-    if (mim_pack_writer_finish(wl, err, sizeof err)) {
+    if (wl) {
+        int rc = mim_pack_writer_finish(wl, err, sizeof err);
         wl = NULL;
-        pack_error(error, err);
-        goto out;
+        if (rc) {
+            pack_error(error, err);
+            goto out;
+        }
     }
-    wl = NULL;
     if (wt) {
         int rc = mim_pack_writer_finish(wt, err, sizeof err);
         wt = NULL;

@@ -21,7 +21,9 @@ typedef struct {
 
 /* Writes the labelled pack to labelled_pack and, when target_pack is not NULL, the unlabelled
  * one (every target_stride-th unlabelled frame; stride <= 1: all). model_id 0: each video's
- * latest analysis. Fails when the project has no corrected frames with landmarks. */
+ * latest analysis. Fails when the project has no corrected frames with landmarks, unless
+ * labelled_pack is NULL: then only the target is written, of every analysed frame, labelled or
+ * not (a project's recordings as the unlabelled target domain). */
 gboolean mimica_teach_import_project(const char *project, gint64 model_id,
                                      const char *labelled_pack, const char *target_pack,
                                      int target_stride, MimicaTeachImport *out,

@@ -1,6 +1,7 @@
 /* mim-aunet-file.h: AU-network model files (safetensors, MODEL.md weight layout).
  *
- * A model file holds every slot of the layout (mim-aunet-layout.h) as an F32 tensor under its
+ * A model file holds every slot of the layout (mim-aunet-layout.h) as an F32 tensor (or, in a
+ * file written with info.half, an IEEE F16 one: half the size, read back into float) under its
  * PyTorch state-dict name and shape, plus these __metadata__ strings:
  *   format          "mimica-aunet"
  *   architecture    MIM_AUNET_ARCH ("mimica-aunet-1"); any other value is refused
@@ -28,6 +29,7 @@ typedef struct {
     char au_list[256];         /* "1,2,4,6,12,17" */
     char landmark_scheme[128]; /* defaults to MIM_AUNET_LANDMARK_SCHEME when empty */
     char provenance[1024];
+    int half; /* writer: store the weights as F16 (checkpoints never do); reader leaves it 0 */
 } mim_aunet_info;
 
 #define MIM_AUNET_LANDMARK_SCHEME "adld-49 (12 points refined to AU centres, 44x44 grid)"

@@ -4,6 +4,7 @@
  * command; train runs two iterations, eval --json gives the keys of the issue. */
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -177,6 +178,38 @@ static void test_cli(void)
     g_assert_nonnull(mim_json_get(root, "nme"));
     mim_json_doc_free(doc);
     run_clear(&r);
+
+    /* the same run written with F16 weights (--half): a smaller file, the same scores */
+    r = cli(&fx, (const char *const[]){"train", "--source", "a.pack", "--target", "w.pack",
+                                       "--iters", "2", "--batch", "2", "--aus", "1,12", "--half",
+                                       "-o", "mh.safetensors", NULL});
+    g_assert_cmpint(r.status, ==, 0);
+    g_assert_nonnull(strstr(r.out, "F16"));
+    run_clear(&r);
+    g_autofree char *m32 = g_build_filename(fx.dir, "m.safetensors", NULL);
+    g_autofree char *m16 = g_build_filename(fx.dir, "mh.safetensors", NULL);
+    GStatBuf s32, s16;
+    g_assert_cmpint(g_stat(m32, &s32), ==, 0);
+    g_assert_cmpint(g_stat(m16, &s16), ==, 0);
+    g_test_message("model file: F32 %lld bytes, F16 %lld bytes", (long long)s32.st_size,
+                   (long long)s16.st_size);
+    g_assert_cmpint(s16.st_size * 10, <, s32.st_size * 6);
+    double nme[2];
+    for (int k = 0; k < 2; k++) {
+        r = cli(&fx,
+                (const char *const[]){"eval", "--model", k ? "mh.safetensors" : "m.safetensors",
+                                      "--pack", "w.pack", "--json", NULL});
+        g_assert_cmpint(r.status, ==, 0);
+        g_assert_cmpint(mim_json_parse(r.out, strlen(r.out), &doc, err, sizeof err), ==, 0);
+        const mim_json *v = mim_json_get(mim_json_root(doc), "nme");
+        g_assert_true(v && v->type == MIM_JSON_NUMBER);
+        nme[k] = v->number;
+        mim_json_doc_free(doc);
+        run_clear(&r);
+    }
+    g_test_message("landmark NME: F32 model %.6f, F16 model %.6f (tol 1e-3 relative)", nme[0],
+                   nme[1]);
+    g_assert_cmpfloat(fabs(nme[1] - nme[0]), <=, 1e-3 * nme[0]);
 
     /* a truncated pack is refused by eval and train */
     g_assert_cmpint(truncate(w, 256 + 1000), ==, 0);

@@ -21,6 +21,7 @@
 #include "face-clips.h"
 #include "mim-fit.h"
 #include "mim-pack.h"
+#include "mim-sample.h"
 #include "store/mimica-store-models.h"
 #include "teach/mimica-finetune.h"
 #include "teach/mimica-teach-data.h"
@@ -249,6 +250,23 @@ static void test_quick_finetune(void)
     }
     g_assert_cmpint(bad, ==, 0);
     g_test_message("import: %ld labelled records, %ld skipped", imp.n_labelled, imp.n_skipped);
+    mim_pack_close(pk);
+    /* target only (no labelled pack): every analysed frame, labelled or not, unlabelled */
+    MimicaTeachImport imt;
+    g_assert_true(
+        mimica_teach_import_project(project, 0, NULL, target_path, 1, &imt, NULL, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(imt.n_labelled, ==, 0);
+    g_assert_cmpint(imt.n_unlabelled, ==, imp.n_labelled);
+    pk = mim_pack_open(target_path, err, sizeof err);
+    g_assert_nonnull(pk);
+    long labelled = 0;
+    for (long i = 0; i < mim_pack_n(pk); i++)
+        for (int a = 0; a < 3; a++)
+            labelled += mim_pack_labels(pk, i)[a] != MIM_AU_MISSING;
+    g_test_message("target-only import: %ld records, %ld labels (want 0)", mim_pack_n(pk),
+                   labelled);
+    g_assert_cmpint(labelled, ==, 0);
     mim_pack_close(pk);
 
     if (full_resume) {

@@ -2,6 +2,8 @@
  * metadata, atomic writes, and refusal of truncated, overlapping, out-of-range and malformed
  * files (each with its message). Run under ASan to show nothing is read out of bounds. */
 #include <dirent.h>
+#include <math.h>
+#include <sys/stat.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -554,6 +556,93 @@ out:
     mim_aunet_layout_free(l);
 }
 
+/* A model written with F16 weights (mimica-cli train --half): half the bytes, every weight
+ * within half a unit in the last place of F16 of the F32 one, exact rounding at chosen values
+ * (ties to even, subnormals, underflow), and a weight beyond the half range refused. */
+static void test_model_file_half(void)
+{
+    make_tmpdir();
+    if (!tmpdir[0])
+        MT_SKIP("cannot create a temporary folder");
+    char path[300], path32[300], err[512] = "";
+    snprintf(path, sizeof path, "%s/half.safetensors", tmpdir);
+    snprintf(path32, sizeof path32, "%s/full.safetensors", tmpdir);
+    mim_aunet_layout *l = mim_aunet_layout_new(6, 49);
+    float **p = alloc_params(l), **q = alloc_params(l);
+    mim_rng rng;
+    mim_rng_seed(&rng, 2);
+    mim_aunet_layout_init(l, &rng, p);
+    static const float in[] = {1.0f,
+                               -2.5f,
+                               65504.0f,
+                               0.1f,
+                               6.103515625e-05f,
+                               5.9604644775390625e-08f,
+                               1e-9f,
+                               1.00048828125f,
+                               1.00146484375f,
+                               2.98023223876953125e-08f};
+    /* 0.1 -> 0x2e66; 1+2^-11 is a tie and rounds to even (1.0); 1+3*2^-11 rounds up to 1+2^-9;
+     * 2^-25, half the smallest subnormal, is a tie that rounds to even (0) */
+    static const float want[] = {1.0f,
+                                 -2.5f,
+                                 65504.0f,
+                                 0.0999755859375f,
+                                 6.103515625e-05f,
+                                 5.9604644775390625e-08f,
+                                 0.0f,
+                                 1.0f,
+                                 1.001953125f,
+                                 0.0f};
+    const int n_in = (int)(sizeof in / sizeof in[0]);
+    MT_CHECK(l->params[0].numel >= (size_t)n_in);
+    memcpy(p[0], in, sizeof in);
+    mim_aunet_info info = {.n_au = 6, .n_land = 49, .half = 1};
+    MT_CHECK(mim_aunet_file_write(path, l, (const float *const *)p, &info, err, sizeof err) == 0);
+    info.half = 0;
+    MT_CHECK(mim_aunet_file_write(path32, l, (const float *const *)p, &info, err, sizeof err) == 0);
+    struct stat a, b;
+    MT_CHECK(stat(path, &a) == 0 && stat(path32, &b) == 0);
+    MT_NOTE("F16 file %lld bytes, F32 file %lld bytes", (long long)a.st_size, (long long)b.st_size);
+    MT_CHECK(a.st_size < b.st_size * 6 / 10);
+    mim_st_file *f = NULL;
+    MT_CHECK(mim_st_open(path, &f, err, sizeof err) == 0);
+    if (!f) {
+        MT_FAIL("%s", err);
+        goto out;
+    }
+    MT_CHECK(mim_aunet_file_load(f, l, q, err, sizeof err) == 0);
+    mim_st_close(f);
+    for (int i = 0; i < n_in; i++)
+        if (q[0][i] != want[i])
+            MT_FAIL("F16 of %.9g read back as %.9g, want %.9g", (double)in[i], (double)q[0][i],
+                    (double)want[i]);
+    double worst = 0;
+    long n = 0;
+    for (int i = 0; i < l->n_params; i++)
+        for (size_t j = i ? 0 : (size_t)n_in; j < l->params[i].numel; j++) {
+            double x = p[i][j], y = q[i][j];
+            if (fabs(x) < 6.103515625e-05)
+                continue; /* subnormal halves have absolute, not relative, precision */
+            double rel = fabs(y - x) / fabs(x);
+            worst = rel > worst ? rel : worst;
+            n++;
+        }
+    MT_NOTE("%ld normal-range weights: worst relative error %.3g (tol 2^-11 = %.3g)", n, worst,
+            1.0 / 2048);
+    MT_CHECK(worst <= 1.0 / 2048);
+
+    p[1][0] = 70000.0f; /* beyond 65504 */
+    info.half = 1;
+    MT_CHECK(mim_aunet_file_write(path, l, (const float *const *)p, &info, err, sizeof err) == -1);
+    MT_NOTE("refused: %s", err);
+    MT_CHECK(strstr(err, "half") != NULL);
+out:
+    free_params(l, p);
+    free_params(l, q);
+    mim_aunet_layout_free(l);
+}
+
 static void test_checkpoint(void)
 {
     make_tmpdir();
@@ -622,6 +711,7 @@ int main(int argc, char **argv)
     MT_RUN(test_st_hostile);
     MT_RUN(test_st_truncations_and_flips);
     MT_RUN(test_model_file);
+    MT_RUN(test_model_file_half);
     MT_RUN(test_checkpoint);
     if (tmpdir[0]) {
         char cmd[600];
