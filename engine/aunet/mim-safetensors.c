@@ -673,14 +673,19 @@ int mim_write_file_atomic(const char *path, const void *const *parts, const size
 {
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
-    if (!tmp)
-        return mim_errf(err, err_size, "out of memory");
+    char *dir = strdup(path); /* for the folder's fsync: taken now, so no failure can skip it */
+    if (!tmp || !dir) {
+        free(tmp);
+        free(dir);
+        return mim_errf(err, err_size, "out of memory writing %s", path);
+    }
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp-XXXXXX", 12);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int e = errno;
         free(tmp);
+        free(dir);
         return mim_errf(err, err_size, "cannot create a temporary file beside %s: %s", path,
                         strerror(e));
     }
@@ -699,13 +704,11 @@ int mim_write_file_atomic(const char *path, const void *const *parts, const size
     if (rc) {
         unlink(tmp);
         free(tmp);
+        free(dir);
         return rc;
     }
     free(tmp);
     /* Make the rename itself durable. */
-    char *dir = strdup(path);
-    if (!dir)
-        return 0;
     char *slash = strrchr(dir, '/');
     const char *d = ".";
     if (slash) {
