@@ -259,3 +259,27 @@ out:
     free(vv);
     return loss;
 }
+
+mim_status mim_heads_pack_features(mim_aunet *m, const mim_pack *p, const int *aus, int n_aus,
+                                   long i0, long n, mim_aunet_path path, float *pooled,
+                                   float *labels)
+{
+    enum { BATCH = 8, IMAGE = 3 * 176 * 176 };
+    int map[MIM_PACK_MAX_AU];
+    if (n_aus < 1 || n_aus > MIM_PACK_MAX_AU || i0 < 0 || n < 0 || i0 + n > mim_pack_n(p))
+        return MIM_ERR_ARG;
+    mim_pack_au_map(p, aus, n_aus, map);
+    float *x = malloc(sizeof(float) * BATCH * IMAGE);
+    if (!x)
+        return MIM_ERR_NOMEM;
+    mim_status st = MIM_OK;
+    for (long k = 0; k < n && st == MIM_OK; k += BATCH) {
+        int nb = (int)(n - k < BATCH ? n - k : BATCH);
+        for (int b = 0; b < nb; b++)
+            mim_pack_test_sample(p, i0 + k + b, map, n_aus, x + (size_t)b * IMAGE, NULL,
+                                 labels + (size_t)(k + b) * (size_t)n_aus);
+        st = mim_heads_features(m, x, nb, path, pooled + (size_t)k * (size_t)n_aus * MIM_HEADS_DIM);
+    }
+    free(x);
+    return st;
+}

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "aunet/mim-aunet.h"
+#include "mim-pack.h"
 
 #define MIM_HEADS_DIM 64
 
@@ -50,3 +51,10 @@ void mim_heads_options_default(mim_heads_options *o);
  * (masked). Returns the final mean masked loss. */
 double mim_heads_train(mim_heads *h, const float *pooled, const float *labels, long n,
                        const mim_heads_options *o);
+
+/* Pooled features and labels of records [i0, i0 + n) of a pack: the test-time sample of each
+ * (mim_pack_test_sample), in batches of up to 8, into pooled (n, n_aus, 64) and labels
+ * (n, n_aus) for the AUs aus (999 where the pack lacks one). */
+mim_status mim_heads_pack_features(mim_aunet *m, const mim_pack *p, const int *aus, int n_aus,
+                                   long i0, long n, mim_aunet_path path, float *pooled,
+                                   float *labels);

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "mim-fit.h"
+#include "mim-heads.h"
+#include "mim-sample.h"
 #include "mim-version.h"
 #include "mimica-cli.h"
 
@@ -16,6 +18,7 @@ static const char train_usage[] =
     "                        [--batch B] [--aus LIST] [--backend X] [--no-contrastive]\n"
     "                        [--seed S] [--init MODEL] [--checkpoint FILE]\n"
     "                        [--checkpoint-every N] [--resume CKPT] [--half]\n"
+    "       mimica-cli train --heads-only --init MODEL --source PACK -o MODEL [--half]\n"
     "\n"
     "Trains the AU network (MODEL.md) on a labelled source pack and an unlabelled target pack\n"
     "(weak mode: the target's AU labels are not used).\n"
@@ -36,6 +39,9 @@ static const char train_usage[] =
     "  --checkpoint-every N  iterations between checkpoints (default 100; one at the end)\n"
     "  --resume CKPT         continue a run from its checkpoint (same packs and options):\n"
     "                        the result equals the uninterrupted run's on the same backend\n"
+    "  --heads-only          quick mode on a pack: every encoder of --init frozen, the AU heads\n"
+    "                        refit on the source's labels (a logistic regression per AU over\n"
+    "                        the pooled features, as finetune --mode quick); no --target\n"
     "  --half                write MODEL's weights as IEEE half floats (F16: half the size;\n"
     "                        read back into float; checkpoints stay F32)\n"
     "\n"
@@ -86,12 +92,79 @@ static int parse_long(const char *s, long *out)
     return 0;
 }
 
+/* --heads-only: the pooled features of every source record once, then the heads. */
+static int train_heads(mim_fit_model *fm, const mim_pack *src, const char *source, const char *init,
+                       const char *out, gboolean half)
+{
+    const int A = fm->n_aus;
+    const long n = mim_pack_n(src);
+    float *pooled = g_try_new(float, (size_t)n *A *MIM_HEADS_DIM);
+    float *labels = g_try_new(float, (size_t)n *A);
+    mim_heads h = {0};
+    int rc = 1;
+    if (!pooled || !labels) {
+        fprintf(stderr, "mimica-cli train: out of memory for the features of %ld images\n", n);
+        goto out;
+    }
+    fprintf(stderr, "AU heads %s on %s (%ld images, encoders of %s frozen)\n", fm->info.au_list,
+            source, n, init);
+    gint64 t0 = g_get_monotonic_time();
+    for (long i0 = 0; i0 < n; i0 += 64) {
+        long nb = MIN(64, n - i0);
+        mim_status st = mim_heads_pack_features(
+            fm->net, src, fm->aus, A, i0, nb, MIM_AUNET_PATH_TARGET,
+            pooled + (size_t)i0 * A * MIM_HEADS_DIM, labels + (size_t)i0 * A);
+        if (st != MIM_OK) {
+            fprintf(stderr, "mimica-cli train: features: %s (%s)\n", mim_status_str(st),
+                    mim_ctx_last_error(fm->ctx));
+            goto out;
+        }
+        if (interrupted) {
+            fprintf(stderr, "mimica-cli train: interrupted\n");
+            goto out;
+        }
+    }
+    fprintf(stderr, "features of %ld images: %.1f s\n", n, (g_get_monotonic_time() - t0) / 1e6);
+    if (mim_heads_get(fm->net, &h) != MIM_OK) {
+        fprintf(stderr, "mimica-cli train: cannot read the AU heads\n");
+        goto out;
+    }
+    float w[MIM_PACK_MAX_AU];
+    mim_sample_au_weights(labels, n, A, w);
+    mim_heads_options ho;
+    mim_heads_options_default(&ho);
+    ho.au_weight = w;
+    double loss = mim_heads_train(&h, pooled, labels, n, &ho);
+    fprintf(stderr, "heads: %d full-batch steps, final loss %.4f\n", ho.epochs, loss);
+    if (mim_heads_set(fm->net, &h) != MIM_OK) {
+        fprintf(stderr, "mimica-cli train: cannot write the AU heads\n");
+        goto out;
+    }
+    mim_aunet_info info = fm->info;
+    size_t len = strlen(info.provenance);
+    snprintf(info.provenance + len, sizeof info.provenance - len,
+             "%sAU heads refit (mimica-cli train --heads-only, engine %s) on %s [%s, %ld images]",
+             len ? "; then " : "", mim_version(), source, mim_pack_description(src), n);
+    info.half = half;
+    if (mim_aunet_save(fm->net, out, &info) != MIM_OK) {
+        fprintf(stderr, "mimica-cli train: %s\n", mim_aunet_last_error(fm->net));
+        goto out;
+    }
+    printf("wrote %s%s\n", out, half ? " (F16 weights)" : "");
+    rc = 0;
+out:
+    mim_heads_clear(&h);
+    g_free(pooled);
+    g_free(labels);
+    return rc;
+}
+
 static int run_train(int argc, char **argv)
 {
     const char *source = NULL, *target = NULL, *out = NULL, *aus = NULL, *backend = NULL;
     const char *init = NULL, *ckpt = NULL, *resume = NULL;
     long iters = 0, epochs = 10, batch = 16, seed = 0, every = 100;
-    gboolean contrastive = TRUE, half = FALSE;
+    gboolean contrastive = TRUE, half = FALSE, heads_only = FALSE;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -103,6 +176,9 @@ static int run_train(int argc, char **argv)
             continue;
         } else if (!strcmp(a, "--half")) {
             half = TRUE;
+            continue;
+        } else if (!strcmp(a, "--heads-only")) {
+            heads_only = TRUE;
             continue;
         }
         if (!v)
@@ -137,7 +213,10 @@ static int run_train(int argc, char **argv)
         }
         i++;
     }
-    if (!source || !target || !out)
+    if (heads_only && (!init || !source || !out || target || resume))
+        return usage_error("%s", "--heads-only takes --init, --source and -o (no --target, "
+                                 "no --resume)");
+    if (!heads_only && (!source || !target || !out))
         return usage_error("%s", "--source, --target and -o are required");
     if (batch < 1 || batch > 4096 || epochs < 1)
         return usage_error("%s", "--batch and --epochs must be at least 1");
@@ -150,7 +229,7 @@ static int run_train(int argc, char **argv)
     mim_fit_model fm = {0};
     g_autofree char *ckpt_path = ckpt ? g_strdup(ckpt) : g_strdup_printf("%s.ckpt", out);
     if (!(src = mim_pack_open(source, err, sizeof err)) ||
-        !(tgt = mim_pack_open(target, err, sizeof err))) {
+        (target && !(tgt = mim_pack_open(target, err, sizeof err)))) {
         fprintf(stderr, "mimica-cli train: %s\n", err);
         goto done;
     }
@@ -162,6 +241,10 @@ static int run_train(int argc, char **argv)
     if (init && aus) {
         fprintf(stderr, "mimica-cli train: --aus cannot change the AU list of --init (%s)\n",
                 fm.info.au_list);
+        goto done;
+    }
+    if (heads_only) {
+        rc = train_heads(&fm, src, source, init, out, half);
         goto done;
     }
     mim_fit_options o;

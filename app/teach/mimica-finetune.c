@@ -357,34 +357,26 @@ static gboolean pack_features(MimicaJob *job, mim_fit_model *fm, const mim_pack 
 {
     const int A = fm->n_aus;
     long n = mim_pack_n(p);
-    int map[MIM_PACK_MAX_AU];
-    mim_pack_au_map(p, fm->aus, A, map);
     *pooled = g_new(float, (size_t)n *A *MIM_HEADS_DIM);
     *labels = g_new(float, (size_t)n *A);
-    float *x = g_new(float, (size_t)FEATURE_BATCH * 3 * 176 * 176);
-    gboolean ok = TRUE;
-    for (long i0 = 0; ok && i0 < n; i0 += FEATURE_BATCH) {
+    for (long i0 = 0; i0 < n; i0 += FEATURE_BATCH) {
         if (mimica_job_is_cancelled(job)) {
             g_set_error(error, MIMICA_JOB_ERROR, MIMICA_JOB_ERROR_CANCELLED, "cancelled");
-            ok = FALSE;
-            break;
+            return FALSE;
         }
-        int nb = (int)MIN(FEATURE_BATCH, n - i0);
-        for (int b = 0; b < nb; b++)
-            mim_pack_test_sample(p, i0 + b, map, A, x + (size_t)b * 3 * 176 * 176, NULL,
-                                 *labels + (size_t)(i0 + b) * A);
-        mim_status st = mim_heads_features(fm->net, x, nb, MIM_AUNET_PATH_TARGET,
-                                           *pooled + (size_t)i0 * A * MIM_HEADS_DIM);
+        long nb = MIN(FEATURE_BATCH, n - i0);
+        mim_status st = mim_heads_pack_features(
+            fm->net, p, fm->aus, A, i0, nb, MIM_AUNET_PATH_TARGET,
+            *pooled + (size_t)i0 * A * MIM_HEADS_DIM, *labels + (size_t)i0 * A);
         if (st != MIM_OK) {
             g_set_error(error, MIMICA_ERROR, MIMICA_ERROR_FAILED, "features: %s (%s)",
                         mim_status_str(st), mim_ctx_last_error(fm->ctx));
-            ok = FALSE;
+            return FALSE;
         }
         *done += nb;
         mimica_job_progress(job, *done, total, "computing features");
     }
-    g_free(x);
-    return ok;
+    return TRUE;
 }
 
 static void score_heads(const mim_heads *h, const float *pooled, const float *labels, long n,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "aunet/mim-json.h"
+#include "aunet/mim-safetensors.h"
 #include "mim-pack.h"
 #include "../common/fixture-skip.h"
 
@@ -177,6 +178,41 @@ static void test_cli(void)
     g_assert_nonnull(mim_json_get(root, "accuracy"));
     g_assert_nonnull(mim_json_get(root, "nme"));
     mim_json_doc_free(doc);
+    run_clear(&r);
+
+    /* --heads-only: the AU heads refit on a pack over frozen encoders; every other weight kept */
+    r = cli(&fx, (const char *const[]){"train", "--heads-only", "--init", "m.safetensors",
+                                       "--source", "a.pack", "-o", "heads.safetensors", NULL});
+    g_test_message("heads-only: %s%s", r.out, r.err);
+    g_assert_cmpint(r.status, ==, 0);
+    run_clear(&r);
+    {
+        g_autofree char *pm = g_build_filename(fx.dir, "m.safetensors", NULL);
+        g_autofree char *ph = g_build_filename(fx.dir, "heads.safetensors", NULL);
+        mim_st_file *fa = NULL, *fb = NULL;
+        g_assert_cmpint(mim_st_open(pm, &fa, err, sizeof err), ==, 0);
+        g_assert_cmpint(mim_st_open(ph, &fb, err, sizeof err), ==, 0);
+        long changed = 0, changed_heads = 0;
+        for (size_t i = 0; i < mim_st_n_tensors(fa); i++) {
+            const mim_st_tensor *ta = mim_st_tensor_at(fa, i);
+            const mim_st_tensor *tb = mim_st_find(fb, ta->name);
+            g_assert_nonnull(tb);
+            if (memcmp(ta->data, tb->data, ta->n_bytes) != 0) {
+                changed++;
+                changed_heads += strncmp(ta->name, "Fau.fcs.", 8) == 0;
+            }
+        }
+        g_test_message("heads-only: %ld tensors changed, %ld of them Fau.fcs.*", changed,
+                       changed_heads);
+        g_assert_cmpint(changed, >, 0);
+        g_assert_cmpint(changed, ==, changed_heads);
+        g_assert_nonnull(strstr(mim_st_meta(fb, "provenance"), "heads refit"));
+        mim_st_close(fa);
+        mim_st_close(fb);
+    }
+    r = cli(&fx, (const char *const[]){"train", "--heads-only", "--source", "a.pack", "-o",
+                                       "x.safetensors", NULL});
+    g_assert_cmpint(r.status, ==, 2); /* needs --init */
     run_clear(&r);
 
     /* the same run written with F16 weights (--half): a smaller file, the same scores */
