@@ -608,6 +608,28 @@ static void test_network_model(Fixture *f, gconstpointer data)
                    c.rows->len, n_success);
     g_assert_cmpint(n_success, >=, 10);
     csv_free(&c);
+
+    /* the bundled network (data/models/default.safetensors): its 12 AUs, from the file */
+    g_autofree char *out2 = g_build_filename(f->dir, "out-default", NULL);
+    r = cli(f, (const char *const[]){"analyze", clip, "-o", out2, "--model", "default", NULL});
+    g_test_message("--model default: exit %d %s", r.status, r.err);
+    g_assert_cmpint(r.status, ==, 0);
+    run_clear(&r);
+    g_autofree char *csv2 = g_build_filename(out2, "short.csv", NULL);
+    Csv d = {0};
+    csv_read(csv2, &d);
+    static const int bundled[] = {1, 2, 4, 5, 6, 9, 12, 15, 17, 20, 25, 26};
+    int n_bundled = 0;
+    for (guint k = 0; k < G_N_ELEMENTS(bundled); k++)
+        n_bundled += d.au_r_cols[bundled[k]] >= 0 && d.au_c_cols[bundled[k]] >= 0;
+    n_aus = 0;
+    for (int a = 0; a < 100; a++)
+        n_aus += d.au_r_cols[a] >= 0;
+    g_test_message("--model default: %u rows, %d AU columns, %d of the generator's 12", d.rows->len,
+                   n_aus, n_bundled);
+    g_assert_cmpint(n_aus, ==, 12);
+    g_assert_cmpint(n_bundled, ==, 12);
+    csv_free(&d);
     fc_scene_free(s);
 }
 
