@@ -11,7 +11,7 @@
 # Settings (environment): CLI (mimica-cli), N_TRAIN (2000 per domain), N_TEST (500), ITERS (100),
 # BATCH (8), SEEDS ("0 1 2"), AUS (1,2,4,6,12,17: ADLD's six), BACKEND (auto), REGIMES ("a b c").
 # Prints one JSON line per run and a table of mean F1 (mean ± sd over seeds) at the end; packs and
-# models stay in WORKDIR, a finished run is not trained again.
+# models and results.jsonl stay in WORKDIR; a finished run is not trained or scored again.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-$top/build/bench-domain}
@@ -53,8 +53,10 @@ for seed in $SEEDS; do
             echo "$r seed $seed: trained in $(($(date +%s) - start)) s" >&2
         fi
         for test in wild-test lab-test; do
+            key="\"regime\": \"$r\", \"seed\": $seed, \"iters\": $ITERS, \"batch\": $BATCH, \"test\": \"$test\""
+            grep -qF "$key" "$results" 2>/dev/null && continue # scored before
             json=$("$CLI" eval --model "$model" --pack "$test.pack" --json --backend "$BACKEND")
-            line="{\"regime\": \"$r\", \"seed\": $seed, \"iters\": $ITERS, \"batch\": $BATCH, \"test\": \"$test\", \"eval\": $json}"
+            line="{$key, \"eval\": $json}"
             echo "$line" | tee -a "$results"
         done
     done
@@ -71,17 +73,18 @@ for line in open(path):
     runs[(r["regime"], r["test"], r["seed"])] = r["eval"]
 names = {"a": "source only", "b": "ADLD (--no-contrastive)", "c": "full joint model"}
 print(f"\n{iters} iterations at batch {batch}; mean F1 over the AUs, mean ± sd over seeds")
-print("| regime | wild-test mean F1 | wild-test NME | lab-test mean F1 | seeds |")
-print("|---|---|---|---|---|")
+print("| regime | wild-test mean F1 | wild-test NME | lab-test mean F1 | lab-test NME | seeds |")
+print("|---|---|---|---|---|---|")
 for reg in "abc":
     cells = []
     seeds = sorted({s for (g, t, s) in runs if g == reg})
     if not seeds:
         continue
-    for test, key in (("wild-test", "mean_f1"), ("wild-test", "nme"), ("lab-test", "mean_f1")):
+    for test, key in (("wild-test", "mean_f1"), ("wild-test", "nme"), ("lab-test", "mean_f1"),
+                      ("lab-test", "nme")):
         v = [runs[(reg, test, s)][key] for s in seeds if (reg, test, s) in runs]
         v = [x for x in v if x is not None]
         sd = statistics.stdev(v) if len(v) > 1 else 0.0
         cells.append(f"{statistics.mean(v):.3f} ± {sd:.3f}" if v else "-")
-    print(f"| {names[reg]} | {cells[0]} | {cells[1]} | {cells[2]} | {len(seeds)} |")
+    print(f"| {names[reg]} | {' | '.join(cells)} | {len(seeds)} |")
 PY
