@@ -42,29 +42,45 @@ check: build
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    $(MESON_TEST) -C $(ASAN_BUILD) --suite engine --suite training --suite app
 
-# make fuzz   libFuzzer targets of the parsers (tests/fuzz: labels CSV, OpenFace CSV, JPEG/PNG,
-#             media open-and-decode) in a clang ASan+UBSan build, each for FUZZ_SECONDS; the
-#             corpora grow in $(FUZZ_BUILD)/corpus, seeded from tests/fuzz/corpus (and JPEGs of
-#             ../shared/fixtures when present); a crash stops with the input saved there
+# make fuzz   libFuzzer targets of every parser (tests/fuzz; TESTING.md "Fuzzing"), one after the
+#             other, each for FUZZ_SECONDS, in a clang ASan+UBSan build of its own ($(FUZZ_BUILD):
+#             gui, CUDA and oneDNN off; $(BUILD) and $(ASAN_BUILD) are not touched):
+#               labels-csv, openface-csv  the CSV importers, then the exports
+#               image        JPEG/PNG decoding          media    open, index, decode, seek
+#               safetensors  model files, checkpoints   dlib-dat shape predictor + a prediction
+#               cascade      OpenCV XML + a detection   pack     open, every record, transforms
+#               adld         pack import-adld lists     elan     labels CSV in, .eaf out as XML
+#             The corpora grow in $(FUZZ_BUILD)/corpus/<target>, seeded from tests/fuzz/corpus
+#             (the JPEGs of ../shared/fixtures join the image seeds when present; elan also reads
+#             the labels-csv seeds). A crash, leak, UB report, hang (10 s) or more than 2 GiB stops
+#             that target with the input saved as $(FUZZ_BUILD)/crash-* (leak-*, timeout-*,
+#             oom-*); the others still run, and the last line says which failed.
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS ?= labels-csv openface-csv image media
+FUZZ_TARGETS ?= labels-csv openface-csv image media safetensors dlib-dat cascade pack adld elan
 
-fuzz:
+fuzz: deps
 	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang CXX=clang++ meson setup $(FUZZ_BUILD) \
 	    -Db_sanitize=address,undefined -Db_lundef=false -Dgui=disabled -Dcuda=disabled \
 	    -Donednn=disabled -Dc_args=-fsanitize=fuzzer-no-link --buildtype=debugoptimized
 	ninja -C $(FUZZ_BUILD) $(addprefix tests/app/fuzz-,$(FUZZ_TARGETS))
-	@for t in $(FUZZ_TARGETS); do \
+	@failed=""; for t in $(FUZZ_TARGETS); do \
 	    mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
-	    if [ $$t = image ]; then cp ../shared/fixtures/faces/images/*.jpg \
-	        $(FUZZ_BUILD)/corpus/$$t/ 2>/dev/null || true; fi; \
+	    seeds=tests/fuzz/corpus/$$t; opts=""; \
+	    case $$t in \
+	    image) cp ../shared/fixtures/faces/images/*.jpg $(FUZZ_BUILD)/corpus/$$t/ \
+	        2>/dev/null || true;; \
+	    adld) opts=-close_fd_mask=3;; \
+	    elan) seeds="$$seeds tests/fuzz/corpus/labels-csv";; \
+	    esac; \
 	    echo "fuzz-$$t: $(FUZZ_SECONDS) s"; \
 	    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    $(FUZZ_BUILD)/tests/app/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
-	        -timeout=10 -artifact_prefix=$(FUZZ_BUILD)/ -print_final_stats=1 \
-	        $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
-	done
+	        -timeout=10 -artifact_prefix=$(FUZZ_BUILD)/ -print_final_stats=1 $$opts \
+	        $(FUZZ_BUILD)/corpus/$$t $$seeds || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: FAILED:$$failed (inputs in $(FUZZ_BUILD)/)"; exit 1; fi; \
+	echo "fuzz: $(words $(FUZZ_TARGETS)) targets, $(FUZZ_SECONDS) s each, all clean"
 
 # make check-tsan   the threaded parts under ThreadSanitizer (gcc, -Dgui=disabled, $(TSAN_BUILD)):
 #             app-jobs (the job runner's thread), app-media-source (the decode thread) and

@@ -12,8 +12,41 @@ int mim_errf(char *err, size_t err_size, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err, err_size, fmt, ap);
         va_end(ap);
+        mim_utf8_make_valid(err);
     }
     return -1;
+}
+
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlong forms, surrogates or code
+ * points above U+10FFFF), 0 if there is none; the NUL terminator fails every continuation test. */
+static size_t utf8_seq_len(const unsigned char *p)
+{
+    unsigned c = p[0];
+    size_t len = c < 0x80                 ? 1
+                 : c >= 0xc2 && c <= 0xdf ? 2
+                 : c >= 0xe0 && c <= 0xef ? 3
+                 : c >= 0xf0 && c <= 0xf4 ? 4
+                                          : 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) || (c == 0xf0 && p[1] < 0x90) ||
+        (c == 0xf4 && p[1] >= 0x90))
+        return 0;
+    return len;
+}
+
+void mim_utf8_make_valid(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (p && *p) {
+        size_t len = utf8_seq_len(p);
+        if (len) {
+            p += len;
+        } else {
+            *p++ = '?';
+        }
+    }
 }
 
 const char *mim_status_str(mim_status st)

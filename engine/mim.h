@@ -58,6 +58,10 @@ const char *mim_status_str(mim_status st); /* static string, never NULL */
  * written) and returns -1, for the `char *err, size_t err_size` convention of the file readers. */
 int mim_errf(char *err, size_t err_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Replaces, in place, every byte of s that does not begin a complete UTF-8 sequence with '?'.
+ * mim_errf does it to every message: one that quotes a file's bytes, or is cut by a %.Ns
+ * precision or by err_size, still reaches GError and the UI as valid UTF-8. */
+void mim_utf8_make_valid(char *s);
 
 /* Abort with file:line and the message (our own bugs). The host may install its own handler
  * (it must not return). */

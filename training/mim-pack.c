@@ -15,6 +15,7 @@
 
 #include "aunet/mim-aunet-image.h"
 #include "mim-sample.h"
+#include "mim.h"
 
 #define AU_LIST_OFF  40
 #define AU_LIST_SIZE 88
@@ -42,6 +43,7 @@ static void set_err(char *err, size_t err_size, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, err_size, fmt, ap);
     va_end(ap);
+    mim_utf8_make_valid(err); /* messages quote the header's AU list, whatever its bytes */
 }
 
 static size_t record_bytes(int n_au)

@@ -372,6 +372,12 @@ mim_image *mimica_image_load(const char *path, GError **error)
     g_autofree char *contents = NULL;
     gsize len = 0;
     GError *local = NULL;
+    /* only regular files, which end: an ADLD list naming ../../dev/zero had the import read until
+     * memory ran out (found with tests/fuzz/fuzz-adld) */
+    if (g_file_test(path, G_FILE_TEST_EXISTS) && !g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+        g_set_error(error, MIMICA_ERROR, MIMICA_ERROR_UNSUPPORTED, "%s: not a regular file", path);
+        return NULL;
+    }
     if (!g_file_get_contents(path, &contents, &len, &local)) {
         int code = g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? MIMICA_ERROR_NOT_FOUND
                                                                             : MIMICA_ERROR_IO;

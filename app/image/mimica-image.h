@@ -6,7 +6,7 @@
  * dropped, grey replicated); anything else through FFmpeg's image decoders (app/media). A JPEG's
  * EXIF orientation (IFD0 tag 0x0112) is applied, as imread does (FORMATS.md pitfall 26). A missing
  * file is MIMICA_ERROR_NOT_FOUND, a truncated or corrupt one MIMICA_ERROR_CORRUPT, an unreadable
- * one MIMICA_ERROR_IO. */
+ * one MIMICA_ERROR_IO, a device, pipe or folder MIMICA_ERROR_UNSUPPORTED (never read). */
 #pragma once
 
 #include <glib.h>

@@ -1,6 +1,7 @@
 /* mim-json.c: a small, strict JSON reader (see mim-json.h). */
 #define _GNU_SOURCE /* strtod_l: numbers are read in the C locale whatever the process uses */
 #include "mim-json.h"
+#include "mim.h"
 
 #include <locale.h>
 
@@ -45,6 +46,7 @@ static void fail(parser *ps, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     snprintf(ps->err, ps->err_size, "JSON: %s at byte %zu", msg, (size_t)(ps->p - ps->start));
+    mim_utf8_make_valid(ps->err); /* a %.60s key may be cut inside a character */
 }
 
 static void *doc_alloc(parser *ps, size_t size)
@@ -241,7 +243,10 @@ static int parse_string(parser *ps, const char **out, size_t *out_len)
             }
             default:
                 ps->p--;
-                fail(ps, "bad escape '\\%c'", e);
+                if (e > 0x20 && e < 0x7f)
+                    fail(ps, "bad escape '\\%c'", e);
+                else /* the file's byte, not text */
+                    fail(ps, "bad escape: byte 0x%02x after '\\'", (unsigned char)e);
                 return -1;
             }
             continue;

@@ -405,8 +405,9 @@ static int load_features(const xml_doc *d, const xml_elem *features, mim_cascade
                 FAIL("cascade XML: LBP feature %d: <rect> needs 4 integers", fi);
             mim__lbp_feature *l = &c->lbp[fi];
             l->x = (int)v[0], l->y = (int)v[1], l->w = (int)v[2], l->h = (int)v[3];
-            if (l->x < 0 || l->y < 0 || l->w <= 0 || l->h <= 0 || l->x + 3 * l->w > c->width ||
-                l->y + 3 * l->h > c->height)
+            /* in 64 bits: the integers may be anything up to INT_MAX (tests/fuzz/fuzz-cascade) */
+            if (l->x < 0 || l->y < 0 || l->w <= 0 || l->h <= 0 || l->x + 3LL * l->w > c->width ||
+                l->y + 3LL * l->h > c->height)
                 FAIL("cascade XML: LBP feature %d (%d %d %d %d) leaves the %dx%d window", fi, l->x,
                      l->y, l->w, l->h, c->width, c->height);
             continue;
@@ -441,13 +442,14 @@ static int load_features(const xml_doc *d, const xml_elem *features, mim_cascade
             if (next_number(&r, &extra) != 0)
                 FAIL("cascade XML: Haar feature %d rectangle %d: x y w h weight expected", fi, k);
             int x = (int)v[0], y = (int)v[1], w = (int)v[2], hh = (int)v[3];
+            long long xl = x, yl = y; /* sums in 64 bits: each integer may be up to INT_MAX */
             int inside;
             if (!h->tilted)
-                inside =
-                    x >= 0 && y >= 0 && w > 0 && hh > 0 && x + w <= c->width && y + hh <= c->height;
+                inside = x >= 0 && y >= 0 && w > 0 && hh > 0 && xl + w <= c->width &&
+                         yl + hh <= c->height;
             else
-                inside = w > 0 && hh > 0 && y >= 0 && x - hh >= 0 && x + w <= c->width &&
-                         y + w + hh <= c->height;
+                inside = w > 0 && hh > 0 && y >= 0 && xl - hh >= 0 && xl + w <= c->width &&
+                         yl + w + hh <= c->height;
             if (!inside)
                 FAIL("cascade XML: Haar feature %d rectangle (%d %d %d %d%s) leaves the %dx%d "
                      "window",
@@ -550,8 +552,10 @@ static int load_stages(const xml_doc *d, const xml_elem *stages, mim_cascade *c,
                     FAIL("cascade XML: stage %d: node indices must be integers", si);
                 int left = (int)v[0], right = (int)v[1], feat = (int)v[2];
                 /* children: a later node of the same tree (so evaluation ends) or a leaf */
-                if ((left > 0 && (left <= k || left >= nn)) || (left <= 0 && -left > nn) ||
-                    (right > 0 && (right <= k || right >= nn)) || (right <= 0 && -right > nn))
+                if ((left > 0 && (left <= k || left >= nn)) ||
+                    (left <= 0 && -(long long)left > nn) ||
+                    (right > 0 && (right <= k || right >= nn)) ||
+                    (right <= 0 && -(long long)right > nn))
                     FAIL("cascade XML: stage %d weak classifier %d node %d: child index out of "
                          "range (%d, %d; %d nodes)",
                          si, wi - c->stages[si].first_weak, k, left, right, nn);

@@ -575,6 +575,16 @@ static void predict_cur(const mim_shape_predictor *sp, const mim_image *img,
     free(heap);
 }
 
+/* floor(v + 0.5) as dlib rounds, saturated: a hostile model's leaves can send a point past the
+ * int32 range (found by tests/fuzz/fuzz-dlib-dat: 4.4e13), and a NaN gives 0. */
+static int32_t round_i32(double v)
+{
+    v = floor(v + 0.5);
+    if (!(v == v))
+        return 0;
+    return v <= INT32_MIN ? INT32_MIN : v >= INT32_MAX ? INT32_MAX : (int32_t)v;
+}
+
 void mim_shape_predictor_predict(const mim_shape_predictor *sp, const mim_image *img,
                                  const mim_face_box *box, float *xy, int32_t *xy_dlib,
                                  float *confidence)
@@ -594,8 +604,8 @@ void mim_shape_predictor_predict(const mim_shape_predictor *sp, const mim_image 
         xy[2 * k] = (float)x;
         xy[2 * k + 1] = (float)y;
         if (xy_dlib) {
-            xy_dlib[2 * k] = (int32_t)floor(x + 0.5);
-            xy_dlib[2 * k + 1] = (int32_t)floor(y + 0.5);
+            xy_dlib[2 * k] = round_i32(x);
+            xy_dlib[2 * k + 1] = round_i32(y);
         }
     }
     if (confidence)

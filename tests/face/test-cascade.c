@@ -290,6 +290,68 @@ static void test_malformed(void)
     free(deep);
 }
 
+/* Integers near INT_MIN/INT_MAX where the loader adds or negates them (found by
+ * tests/fuzz/fuzz-cascade: x + w, x - h, x + 3w and -left overflowed int, so a rectangle far
+ * outside the window wrapped around into it and the detector read outside its integral images).
+ * Each must be refused, with no signed overflow under UBSan. */
+static void test_int_overflow(void)
+{
+    static const struct {
+        const char *from, *to, *why;
+    } cases[] = {
+        {"<_>0 2 4 2 1.</_>", "<_>2147483647 2 4 2 1.</_>", "x + w past INT_MAX"},
+        {"<_>0 2 4 2 1.</_>", "<_>0 2147483646 4 2 1.</_>", "y + h past INT_MAX"},
+        {"<_>0 0 4 4 -1.</_><_>1 1 2 2 4.</_></rects><tilted>0</tilted>",
+         "<_>-2147483648 0 1 1 -1.</_><_>1 1 2 2 4.</_></rects><tilted>1</tilted>",
+         "tilted x - h below INT_MIN"},
+        {"<_>0 0 4 4 -1.</_><_>1 1 2 2 4.</_></rects><tilted>0</tilted>",
+         "<_>1 2147483646 1 1 -1.</_><_>1 1 2 2 4.</_></rects><tilted>1</tilted>",
+         "tilted y + w + h past INT_MAX"},
+        {"0 -1 0 1.5e-01", "-2147483648 -1 0 1.5e-01", "leaf index -INT_MIN"},
+        {"0 -1 0 1.5e-01", "0 -2147483648 0 1.5e-01", "right leaf index -INT_MIN"},
+    };
+    char err[512];
+    int refused = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *t = replace(tiny, cases[i].from, cases[i].to);
+        MT_CHECK(t != NULL);
+        if (!t)
+            continue;
+        err[0] = 0;
+        if (try_load(t, strlen(t), err, sizeof err) == 0)
+            MT_FAIL("%s: accepted", cases[i].why);
+        else
+            refused++;
+        MT_NOTE("%-30s -> %s", cases[i].why, err);
+        free(t);
+    }
+    /* an LBP feature reads a 3w x 3h block */
+    static const char lbp[] =
+        "<opencv_storage><cascade><stageType>BOOST</stageType><featureType>LBP</featureType>"
+        "<height>24</height><width>24</width><featureParams><maxCatCount>256</maxCatCount>"
+        "</featureParams><stages><_><stageThreshold>-1</stageThreshold><weakClassifiers><_>"
+        "<internalNodes>0 -1 0 -1 -1 -1 -1 -1 -1 -1 -1</internalNodes><leafValues>-1 1"
+        "</leafValues></_></weakClassifiers></_></stages><features><_><rect>4 5 W 4</rect></_>"
+        "</features></cascade></opencv_storage>";
+    static const char *const widths[] = {"5", "1000000000", "715827883"};
+    const char *at = strstr(lbp, "5 W 4");
+    for (size_t i = 0; i < 3; i++) {
+        char doc[sizeof lbp + 32];
+        snprintf(doc, sizeof doc, "%.*s5 %s 4%s", (int)(at - lbp), lbp, widths[i], at + 5);
+        err[0] = 0;
+        int rc = try_load(doc, strlen(doc), err, sizeof err);
+        MT_NOTE("LBP rect width %-10s -> %s", widths[i], rc ? err : "loaded");
+        if (i == 0)
+            MT_CHECK(rc == 0);
+        else if (rc == 0)
+            MT_FAIL("LBP width %s: accepted", widths[i]);
+        else
+            refused++;
+    }
+    MT_NOTE("%d/%zu overflowing variants refused", refused, sizeof cases / sizeof cases[0] + 2);
+    MT_CHECK_INT(refused, sizeof cases / sizeof cases[0] + 2);
+}
+
 /* Every prefix of the tiny file, and every byte of it replaced by a few hostile values: the
  * loader either refuses or loads a consistent cascade, and (under ASan) never reads out of
  * bounds. The text is copied into an exact-size heap buffer without a terminator. */
@@ -470,6 +532,7 @@ int main(int argc, char **argv)
     MT_RUN(test_stage_counts);
     MT_RUN(test_missing_file);
     MT_RUN(test_malformed);
+    MT_RUN(test_int_overflow);
     MT_RUN(test_truncations_and_mutations);
     MT_RUN(test_integrals);
     MT_RUN(test_grouping);

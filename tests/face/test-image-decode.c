@@ -353,6 +353,17 @@ static void test_errors(void)
     g_assert_error(error, MIMICA_ERROR, MIMICA_ERROR_CORRUPT);
     g_clear_error(&error);
 
+    /* a device or a folder is refused at once, never read (/dev/zero has no end) */
+    const char *const special[2] = {"/dev/zero", tmpdir};
+    for (int i = 0; i < 2; i++) {
+        gint64 t0 = g_get_monotonic_time();
+        g_assert_null(mimica_image_load(special[i], &error));
+        g_assert_error(error, MIMICA_ERROR, MIMICA_ERROR_UNSUPPORTED);
+        g_test_message("%s refused in %.3f ms: %s", i ? "a folder" : "/dev/zero",
+                       (g_get_monotonic_time() - t0) / 1000.0, error->message);
+        g_clear_error(&error);
+    }
+
     g_autofree char *junk = tmp_path("junk.img");
     g_assert_true(
         g_file_set_contents(junk, "this is not a picture at all, not even close", -1, NULL));

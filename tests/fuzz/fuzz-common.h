@@ -22,3 +22,14 @@ static inline const char *fuzz_write_input(const uint8_t *data, size_t size, con
     fclose(f);
     return path;
 }
+
+/* A refusal must say why, in UTF-8 (the message reaches GError and the UI): aborts otherwise. */
+static inline void fuzz_check_refusal(const char *message)
+{
+    if (!message || !message[0] || !g_utf8_validate(message, -1, NULL)) {
+        g_autofree char *shown = message ? g_strescape(message, NULL) : NULL;
+        fprintf(stderr, "refusal without a valid UTF-8 message: \"%s\"\n",
+                shown ? shown : "(null)");
+        abort();
+    }
+}

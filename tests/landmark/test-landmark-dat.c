@@ -212,6 +212,49 @@ static void test_tiny_parse_and_predict(void)
     free(o.b);
 }
 
+/* A model whose leaves add 2^30 per tree sends the points past the int32 range: dlib's integer
+ * points saturate instead of overflowing the conversion (found by tests/fuzz/fuzz-dlib-dat:
+ * 4.4e13 -> int was undefined behaviour). */
+static void test_tiny_huge_leaves(void)
+{
+    tiny m = tiny_default();
+    m.step = 1073741824.0f; /* 2^30: 6 trees x 2^30 x box side 8 = 5.2e10 */
+    buf o = write_tiny(&m);
+    char err[256];
+    mim_shape_predictor *sp;
+    MT_CHECK(mim_shape_predictor_parse(o.b, o.n, &sp, err, sizeof err) == 0);
+    if (!sp) {
+        free(o.b);
+        return;
+    }
+    uint8_t px[9 * 5] = {0};
+    mim_image img = {
+        .width = 9, .height = 5, .channels = 1, .stride = 9, .data = px, .format = MIM_IMAGE_GREY8};
+    mim_face_box box = {0, 0, 8, 4};
+    float xy[4];
+    int32_t xi[4];
+    /* every feature reads 0: right leaves, -2^30 per tree */
+    mim_shape_predictor_predict(sp, &img, &box, xy, xi, NULL);
+    MT_NOTE("x0 %.6g -> %d, y0 %.6g -> %d", xy[0], xi[0], xy[1], xi[1]);
+    MT_CHECK(xy[0] < -1e10f && xy[1] < -1e9f);
+    MT_CHECK_INT(xi[0], INT32_MIN);
+    MT_CHECK_INT(xi[1], INT32_MIN);
+    mim_shape_predictor_free(sp);
+    free(o.b);
+
+    m.step = -1073741824.0f;
+    o = write_tiny(&m);
+    MT_CHECK(mim_shape_predictor_parse(o.b, o.n, &sp, err, sizeof err) == 0);
+    if (sp) {
+        mim_shape_predictor_predict(sp, &img, &box, xy, xi, NULL);
+        MT_NOTE("x1 %.6g -> %d, y1 %.6g -> %d", xy[2], xi[2], xy[3], xi[3]);
+        MT_CHECK_INT(xi[2], INT32_MAX);
+        MT_CHECK_INT(xi[3], INT32_MAX);
+        mim_shape_predictor_free(sp);
+    }
+    free(o.b);
+}
+
 static int refused(const void *b, size_t n, char *err, size_t err_size)
 {
     mim_shape_predictor *sp = NULL;
@@ -586,6 +629,7 @@ int main(int argc, char **argv)
     mt_init(argc, argv);
     MT_RUN(test_encoding_examples);
     MT_RUN(test_tiny_parse_and_predict);
+    MT_RUN(test_tiny_huge_leaves);
     MT_RUN(test_tiny_truncations);
     MT_RUN(test_tiny_hostile);
     MT_RUN(test_missing_file);

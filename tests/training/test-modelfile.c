@@ -12,6 +12,7 @@
 #include "aunet/mim-safetensors.h"
 #include "mim-checkpoint.h"
 #include "mim-test.h"
+#include "mim.h"
 
 static char tmpdir[256];
 
@@ -295,6 +296,71 @@ static void expect_refused(const char *header, size_t n_data, const char *needle
     else if (!strstr(err, needle))
         MT_FAIL("message for %s lacks \"%s\": %s", header, needle, err);
     mim_st_close(f);
+    free(b);
+}
+
+/* Strict UTF-8 (RFC 3629), written here independently of mim_utf8_make_valid. */
+static int is_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int n = *p < 0x80             ? 0
+                : (*p & 0xe0) == 0xc0 ? 1
+                : (*p & 0xf0) == 0xe0 ? 2
+                : (*p & 0xf8) == 0xf0 ? 3
+                                      : -1;
+        if (n < 0 || (n == 1 && *p < 0xc2) || (n == 3 && *p > 0xf4))
+            return 0;
+        unsigned cp = n ? *p & (0x3f >> n) : *p;
+        for (int i = 1; i <= n; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return 0;
+        p += n + 1;
+    }
+    return 1;
+}
+
+/* Messages leave as valid UTF-8 whatever the file holds (found by tests/fuzz/fuzz-safetensors:
+ * the JSON reader quoted the byte after a backslash as is; a %.80s name or a full err buffer can
+ * cut a character in two). Invalid bytes become '?'. */
+static void test_messages_utf8(void)
+{
+    char s[64] = "a\xff b \xe2\x82 \xf0\x9f\x98\x80 \xed\xa0\x80 \xc3\xa9";
+    mim_utf8_make_valid(s);
+    MT_NOTE("make_valid: \"%s\"", s);
+    MT_CHECK(!strcmp(s, "a? b ?? \xf0\x9f\x98\x80 ??? \xc3\xa9"));
+    char small[6];
+    mim_errf(small, sizeof small, "abcd\xc3\xa9"); /* cut after the first byte of the é */
+    MT_CHECK(!strcmp(small, "abcd?"));
+
+    /* a bad escape in a tensor name */
+    char h[256];
+    snprintf(h, sizeof h, "{\"a\\\x98\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}");
+    expect_refused(h, 0, "byte 0x98");
+    size_t n;
+    unsigned char *b = image(h, 0, &n);
+    mim_st_file *f = NULL;
+    char err[512] = "";
+    MT_CHECK(mim_st_parse(b, n, &f, err, sizeof err) != 0);
+    MT_NOTE("bad escape: %s", err);
+    MT_CHECK(is_utf8(err));
+    free(b);
+
+    /* a name whose 80th byte starts a 2-byte character, cut by "%.80s" */
+    char name[96];
+    memset(name, 'n', 79);
+    memcpy(name + 79, "\xc3\xa9", 3);
+    snprintf(h, sizeof h, "{\"%s\":1}", name);
+    b = image(h, 0, &n);
+    err[0] = 0;
+    MT_CHECK(mim_st_parse(b, n, &f, err, sizeof err) != 0);
+    MT_NOTE("cut name: %s", err);
+    MT_CHECK(is_utf8(err) && strstr(err, "nnnn?\" is not an object") != NULL);
     free(b);
 }
 
@@ -708,6 +774,7 @@ int main(int argc, char **argv)
     MT_RUN(test_json_invalid);
     MT_RUN(test_json_quote);
     MT_RUN(test_st_round_trip);
+    MT_RUN(test_messages_utf8);
     MT_RUN(test_st_hostile);
     MT_RUN(test_st_truncations_and_flips);
     MT_RUN(test_model_file);

@@ -220,6 +220,12 @@ static void test_refused(void)
     patch(40, "1,2,2\0", 6);
     expect_refused("repeated AU", "appears twice");
 
+    /* the message quotes the list: its bytes come out as valid UTF-8 (found by
+     * tests/fuzz/fuzz-pack: a 0x80 byte went into the message as is) */
+    MT_CHECK(write_pack(3) == 0);
+    patch(40, "1,\x80,3\xc3\0", 7);
+    expect_refused("AU list of non-UTF-8 bytes", "\"1,?,3?\"");
+
     /* the writer checks the same */
     char err[256] = "";
     mim_pack_writer *w = mim_pack_writer_new(path, "1,x", NULL, err, sizeof err);
