@@ -26,7 +26,7 @@
 /* Every tensor argument: non-NULL, of this context (our bugs), float (the caller's error). */
 static mim_status arg(mim_ctx *ctx, const mim_tensor *t, const char *op)
 {
-    MIM_ASSERT(ctx && t && t->ctx == ctx);
+    MIM_ASSERT(ctx && t && t->ctx == ctx && mim__live(t));
     if (t->dtype != MIM_F32)
         return mim__error(ctx, MIM_ERR_ARG, "%s: float tensor expected", op);
     return MIM_OK;
@@ -55,7 +55,7 @@ static mim_status done(mim_status st, mim_tensor *y, mim_tensor **out)
 
 mim_tensor *mim_detach(mim_ctx *ctx, mim_tensor *x)
 {
-    MIM_ASSERT(ctx && x && x->ctx == ctx);
+    MIM_ASSERT(ctx && x && x->ctx == ctx && mim__live(x));
     mim_tensor *t;
     if (mim__view(ctx, x, 0, x->ne, &t))
         return NULL;
@@ -78,7 +78,7 @@ out:
 mim_status mim_reshape(mim_ctx *ctx, mim_tensor *x, int64_t b, int64_t c, int64_t h, int64_t w,
                        mim_tensor **out)
 {
-    MIM_ASSERT(ctx && x && x->ctx == ctx);
+    MIM_ASSERT(ctx && x && x->ctx == ctx && mim__live(x));
     int64_t ne[4] = {b, c, h, w};
     mim_tensor *y = NULL;
     mim__entry *e;
@@ -96,7 +96,7 @@ out:
 
 mim_status mim_slice_batch(mim_ctx *ctx, mim_tensor *x, int64_t b0, int64_t n, mim_tensor **out)
 {
-    MIM_ASSERT(ctx && x && x->ctx == ctx);
+    MIM_ASSERT(ctx && x && x->ctx == ctx && mim__live(x));
     int64_t ne[4] = {n, x->ne[1], x->ne[2], x->ne[3]};
     int64_t per = x->ne[1] * x->ne[2] * x->ne[3];
     mim_tensor *y = NULL;
@@ -126,6 +126,12 @@ static mim_status bw_conv(mim_ctx *ctx, mim__entry *e)
     float *dx = GRAD(e->in[0]), *dw = GRAD(e->in[1]), *db = GRAD(e->in[2]);
     if (st)
         goto out;
+    if ((dw || db) && !mim__live(e->in[0])) {
+        st = mim__error(ctx, MIM_ERR_STATE,
+                        "conv2d backward: the input was released, not kept (the weights needed "
+                        "no gradient when the op was recorded)");
+        goto out;
+    }
     if (dx)
         BE("conv2d backward data", conv2d_backward_data, &e->conv, dx, dy, MIM__F(e->in[1]));
     if (dw || db)
@@ -174,8 +180,15 @@ mim_status mim_conv2d(mim_ctx *ctx, mim_tensor *x, mim_tensor *w, mim_tensor *bi
     BE("conv2d", conv2d_forward, &s, MIM__F(y), MIM__F(x), MIM__F(w), bias ? MIM__F(bias) : NULL);
     mim_tensor *in[3] = {x, w, bias};
     TRY(mim__record(ctx, "conv2d", bw_conv, y, in, 3, &e));
-    if (e)
+    if (e) {
         e->conv = s;
+        /* the weight gradient reads x, the input gradient w */
+        if ((w->flags & MIM_TENSOR_REQUIRES_GRAD) ||
+            (bias && (bias->flags & MIM_TENSOR_REQUIRES_GRAD)))
+            mim__keep(e, x);
+        if (x->flags & MIM_TENSOR_REQUIRES_GRAD)
+            mim__keep(e, w);
+    }
 out:
     return done(st, y, out);
 }
@@ -232,7 +245,15 @@ mim_status mim_batchnorm(mim_ctx *ctx, mim_tensor *x, mim_tensor *gamma, mim_ten
         e->saved[0] = sm;
         e->saved[1] = si;
         e->iarg[0] = training != 0;
+        mim__keep(e, x);
+        mim__keep(e, gamma);
+        mim__keep(e, beta); /* with the rest: a PReLU's backward may recompute y */
+        mim__keep(e, sm);
+        mim__keep(e, si);
+        y->producer = e;
     }
+    mim_tensor_release(sm);
+    mim_tensor_release(si);
 out:
     return done(st, y, out);
 }
@@ -269,7 +290,13 @@ mim_status mim_instancenorm(mim_ctx *ctx, mim_tensor *x, float eps, mim_tensor *
     if (e) {
         e->saved[0] = sm;
         e->saved[1] = si;
+        mim__keep(e, x);
+        mim__keep(e, sm);
+        mim__keep(e, si);
+        y->producer = e;
     }
+    mim_tensor_release(sm);
+    mim_tensor_release(si);
 out:
     return done(st, y, out);
 }
@@ -304,21 +331,65 @@ mim_status mim_l2norm_channels(mim_ctx *ctx, mim_tensor *x, float eps, mim_tenso
     if (e) {
         e->saved[0] = nr;
         e->farg[0] = eps;
+        mim__keep(e, y);
+        mim__keep(e, nr);
     }
+    mim_tensor_release(nr);
 out:
     return done(st, y, out);
 }
 
 /* ---- activations ---- */
 
+/* The normalisation entry whose output x is, when this backend can run a PReLU's backward from
+ * that norm's input and statistics instead of x (norm_prelu_backward): then the PReLU's entry
+ * does not keep x, which the caller may release right after the forward. */
+static mim__entry *norm_source(mim_ctx *ctx, mim_tensor *x)
+{
+    mim__entry *n = x->producer;
+    const mim_backend_i *i = ctx->be->i;
+    const mim__backend_ext *ext = mim__backend_ext_of(ctx->be);
+    if (!n || n->out != x || !ext || !ext->norm_prelu_backward || !i->prelu_forward ||
+        !i->prelu_backward)
+        return NULL;
+    if (n->bw == bw_bn && i->batchnorm_forward)
+        return n;
+    if (n->bw == bw_in && i->instancenorm_forward)
+        return n;
+    return NULL;
+}
+
 static mim_status bw_prelu(mim_ctx *ctx, mim__entry *e)
 {
     mim_status st = MIM_OK;
-    float *dx = GRAD(e->in[0]), *ds = GRAD(e->in[1]);
+    mim_tensor *x = e->in[0];
+    float *dx = GRAD(x), *ds = GRAD(e->in[1]);
     if (st)
         goto out;
-    BE("prelu backward", prelu_backward, mim_tensor_numel(e->in[0]), dx, ds, MIM__F(e->out->grad),
-       MIM__F(e->in[0]), MIM__F(e->in[1]));
+    if (mim__live(x)) {
+        BE("prelu backward", prelu_backward, mim_tensor_numel(x), dx, ds, MIM__F(e->out->grad),
+           MIM__F(x), MIM__F(e->in[1]));
+    } else {
+        /* x was released: the norm that wrote it still holds its input and statistics */
+        mim__entry *n = e->src;
+        MIM_ASSERT(n); /* without a norm source the entry keeps x */
+        mim_tensor *nx = n->in[0];
+        int bn = n->bw == bw_bn, planes = (int)(bn ? nx->ne[1] : nx->ne[0] * nx->ne[1]);
+        if (!mim__live(nx)) {
+            st = mim__error(ctx, MIM_ERR_STATE,
+                            "prelu backward: its input was released and the normalisation that "
+                            "wrote it was consumed by an earlier backward");
+            goto out;
+        }
+        const mim__backend_ext *ext = mim__backend_ext_of(ctx->be);
+        st = ext->norm_prelu_backward(ctx->be, bn ? (int)nx->ne[0] : 1, planes,
+                                      nx->ne[2] * nx->ne[3], dx, ds, MIM__F(e->out->grad),
+                                      MIM__F(nx), MIM__F(n->saved[0]), MIM__F(n->saved[1]),
+                                      bn && n->in[1] ? MIM__F(n->in[1]) : NULL,
+                                      bn && n->in[2] ? MIM__F(n->in[2]) : NULL, MIM__F(e->in[1]));
+        if (st)
+            st = mim__be_fail(ctx, st, "prelu backward");
+    }
 out:
     return st;
 }
@@ -339,6 +410,11 @@ mim_status mim_prelu(mim_ctx *ctx, mim_tensor *x, mim_tensor *slope, mim_tensor 
     BE("prelu", prelu_forward, mim_tensor_numel(x), MIM__F(y), MIM__F(x), MIM__F(slope));
     mim_tensor *in[2] = {x, slope};
     TRY(mim__record(ctx, "prelu", bw_prelu, y, in, 2, &e));
+    if (e) {
+        mim__keep(e, slope);
+        if (!(e->src = norm_source(ctx, x)))
+            mim__keep(e, x);
+    }
 out:
     return done(st, y, out);
 }
@@ -363,8 +439,10 @@ static mim_status act(mim_ctx *ctx, mim_act a, const char *op, mim_tensor *x, mi
     TRY(mim__new(ctx, MIM_F32, x->ne, &y));
     BE(op, act_forward, a, mim_tensor_numel(x), MIM__F(y), MIM__F(x));
     TRY(mim__record(ctx, op, bw_act, y, &x, 1, &e));
-    if (e)
+    if (e) {
         e->iarg[0] = (int)a;
+        mim__keep(e, y);
+    }
 out:
     return done(st, y, out);
 }
@@ -461,6 +539,7 @@ mim_status mim_softmax_spatial(mim_ctx *ctx, mim_tensor *x, mim_tensor **out)
     TRY(mim__new(ctx, MIM_F32, x->ne, &y));
     BE("softmax", softmax_forward, x->ne[0] * x->ne[1], x->ne[2] * x->ne[3], MIM__F(y), MIM__F(x));
     TRY(mim__record(ctx, "softmax", bw_softmax, y, &x, 1, &e));
+    mim__keep(e, y);
 out:
     return done(st, y, out);
 }
@@ -607,6 +686,8 @@ mim_status mim_matmul(mim_ctx *ctx, mim_tensor *a, mim_tensor *b, int trans_a, i
     if (e) {
         e->iarg[0] = trans_a != 0;
         e->iarg[1] = trans_b != 0;
+        mim__keep(e, a);
+        mim__keep(e, b);
     }
 out:
     return done(st, y, out);
@@ -654,6 +735,10 @@ mim_status mim_linear(mim_ctx *ctx, mim_tensor *x, mim_tensor *w, mim_tensor *bi
         BE("linear", bias_forward, (int)B, (int)O, 1, MIM__F(y), MIM__F(bias));
     mim_tensor *in[3] = {x, w, bias};
     TRY(mim__record(ctx, "linear", bw_linear, y, in, 3, &e));
+    if (e) {
+        mim__keep(e, x);
+        mim__keep(e, w);
+    }
 out:
     return done(st, y, out);
 }
@@ -752,6 +837,10 @@ mim_status mim_mul(mim_ctx *ctx, mim_tensor *a, mim_tensor *b, mim_tensor **out)
     BE("mul", mul, mim_tensor_numel(a), MIM__F(y), MIM__F(a), MIM__F(b), 0);
     mim_tensor *in[2] = {a, b};
     TRY(mim__record(ctx, "mul", bw_mul, y, in, 2, &e));
+    if (e) {
+        mim__keep(e, a);
+        mim__keep(e, b);
+    }
 out:
     return done(st, y, out);
 }
@@ -824,6 +913,10 @@ mim_status mim_l1_mean(mim_ctx *ctx, mim_tensor *a, mim_tensor *b, mim_tensor **
     BE("l1", l1_forward, mim_tensor_numel(a), MIM__F(y), MIM__F(a), MIM__F(b));
     mim_tensor *in[2] = {a, b};
     TRY(mim__record(ctx, "l1", bw_l1, y, in, 2, &e));
+    if (e) {
+        mim__keep(e, a);
+        mim__keep(e, b);
+    }
 out:
     return done(st, y, out);
 }
@@ -858,8 +951,11 @@ static mim_status mse(mim_ctx *ctx, mim_tensor *a, mim_tensor *b, float c, mim_t
     BE("mse", mse_forward, mim_tensor_numel(a), MIM__F(y), MIM__F(a), b ? MIM__F(b) : NULL, c);
     mim_tensor *in[2] = {a, b};
     TRY(mim__record(ctx, "mse", bw_mse, y, in, b ? 2 : 1, &e));
-    if (e)
+    if (e) {
         e->farg[0] = c;
+        mim__keep(e, a);
+        mim__keep(e, b);
+    }
 out:
     return done(st, y, out);
 }
@@ -911,6 +1007,9 @@ mim_status mim_bce_logits(mim_ctx *ctx, mim_tensor *z, mim_tensor *y, mim_tensor
     if (e) {
         e->saved[0] = y;
         e->saved[1] = w;
+        mim__keep(e, z);
+        mim__keep(e, y);
+        mim__keep(e, w);
     }
 out:
     return done(st, r, out);
@@ -958,6 +1057,8 @@ static mim_status ce(mim_ctx *ctx, mim_tensor *x, mim_tensor *labels, int64_t n,
         e->saved[0] = labels;
         e->iarg[0] = (int)n;
         e->iarg[1] = (int)period;
+        mim__keep(e, x);
+        mim__keep(e, labels);
     }
 out:
     return done(st, y, out);

@@ -28,9 +28,33 @@ struct mim__arena {
 typedef struct mim__entry mim__entry;
 typedef mim_status (*mim__bw_fn)(mim_ctx *ctx, mim__entry *e);
 
-#define MIM__MAX_IN 8
+/* Backend entries not (yet) in mim_backend_i (mim-backend-impl.h), for the host backends that
+ * have them: mim__backend_ext_of finds a backend's by its table. */
+typedef struct {
+    const mim_backend_i *table;
+    /* prelu_backward(n·c·hw, dx, dslope, dy, y, slope) where y is what this backend's
+     * batchnorm_forward (n, c, hw, gamma, beta) or instancenorm_forward (n = 1, c = batch ·
+     * channels, gamma = beta = NULL) wrote from x with the statistics it saved (mean, invstd):
+     * the results bit for bit, with y recomputed from x. Lets the engine free a norm's output
+     * after the forward (its only reader being a PReLU). */
+    mim_status (*norm_prelu_backward)(mim_backend *be, int n, int c, int64_t hw, float *dx,
+                                      float *dslope, const float *dy, const float *x,
+                                      const float *mean, const float *invstd, const float *gamma,
+                                      const float *beta, const float *slope);
+} mim__backend_ext;
 
-/* One tape entry: an op application whose output requires grad. */
+/* engine/dnnl (when built) */
+extern const mim__backend_ext mim__dnnl_backend_ext;
+/* be's extension entries, or NULL. */
+const mim__backend_ext *mim__backend_ext_of(const mim_backend *be);
+
+#define MIM__MAX_IN   8
+#define MIM__MAX_KEEP 5
+
+/* One tape entry: an op application whose output requires grad. keep[] are the step tensors whose
+ * data its backward reads: each holds a reference (mim__ref) until the first backward that runs
+ * the entry has done so (dropped). src: for a PReLU on a normalisation's output, that norm's
+ * entry, from whose input and statistics the backward recomputes the output it did not keep. */
 struct mim__entry {
     mim__entry *prev;
     mim__bw_fn bw;
@@ -39,6 +63,9 @@ struct mim__entry {
     mim_tensor *in[MIM__MAX_IN];
     int n_in;
     mim_tensor *saved[2];
+    mim_tensor *keep[MIM__MAX_KEEP];
+    int n_keep, dropped;
+    mim__entry *src;
     int iarg[4];
     float farg[2];
     mim_conv_shape conv;
@@ -78,6 +105,16 @@ mim_status mim__record(mim_ctx *ctx, const char *op, mim__bw_fn bw, mim_tensor *
                        mim_tensor *const *in, int n_in, mim__entry **e);
 /* The gradient buffer of t for the running backward, or NULL when t needs none. */
 float *mim__grad(mim_ctx *ctx, mim_tensor *t, mim_status *st);
+
+/* References on the memory of a step tensor (a view's go to its base; persistent tensors have
+ * none): a new tensor starts with one, its creator's handle; the memory returns to the step arena
+ * when the last one is dropped, and the owner's data becomes NULL. */
+void mim__ref(mim_tensor *t);
+void mim__unref(mim_ctx *ctx, mim_tensor *t);
+/* 0 once t's memory went back to the arena. */
+int mim__live(const mim_tensor *t);
+/* e's backward will read t's data: e holds a reference until it has run (t may be NULL). */
+void mim__keep(mim__entry *e, mim_tensor *t);
 
 #define MIM__BE(ctx, fn)        mim__pick((ctx), (ctx)->be->i->fn != NULL)
 #define MIM__CALL(ctx, fn, ...) (MIM__BE(ctx, fn)->i->fn(MIM__BE(ctx, fn), __VA_ARGS__))

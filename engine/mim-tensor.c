@@ -151,6 +151,16 @@ mim_status mim__be_fail(mim_ctx *ctx, mim_status st, const char *op)
     return st;
 }
 
+const mim__backend_ext *mim__backend_ext_of(const mim_backend *be)
+{
+#if defined(MIM_DNNL_BACKEND) && MIM_DNNL_BACKEND
+    if (be->i == mim__dnnl_backend_ext.table)
+        return &mim__dnnl_backend_ext;
+#endif
+    (void)be;
+    return NULL;
+}
+
 mim_backend *mim__pick(mim_ctx *ctx, int has)
 {
     if (has)
@@ -296,6 +306,7 @@ static mim_status new_in(mim_ctx *ctx, int persist, mim_dtype dtype, const int64
     t->group = -1;
     t->ctx = ctx;
     t->flags = persist ? MIM_TENSOR_PERSIST : 0;
+    t->refs = 1;
     t->data = arena_alloc(d, (size_t)mim_tensor_numel(t) * 4);
     if (!t->data)
         return mim__error(ctx, MIM_ERR_NOMEM, "tensor: out of %s memory (%lld floats)",
@@ -323,8 +334,58 @@ mim_status mim__view(mim_ctx *ctx, mim_tensor *x, size_t off, const int64_t ne[4
     t->name = x->name;
     t->data = (char *)x->data + off * 4;
     t->base = x->base ? x->base : x;
+    mim__ref(t); /* the view's handle holds its base */
     *out = t;
     return MIM_OK;
+}
+
+/* ---- step tensor lifetimes ---- */
+
+static mim_tensor *owner(const mim_tensor *t)
+{
+    return t->base ? t->base : (mim_tensor *)t;
+}
+
+void mim__ref(mim_tensor *t)
+{
+    mim_tensor *o = owner(t);
+    if (o->flags & MIM_TENSOR_PERSIST)
+        return;
+    MIM_ASSERT(o->data && o->refs > 0);
+    o->refs++;
+}
+
+void mim__unref(mim_ctx *ctx, mim_tensor *t)
+{
+    mim_tensor *o = owner(t);
+    if (o->flags & MIM_TENSOR_PERSIST)
+        return;
+    MIM_ASSERT(o->refs > 0);
+    if (--o->refs)
+        return;
+    arena_release(&ctx->step_data, o->data, (size_t)mim_tensor_numel(o) * 4);
+    o->data = NULL;
+}
+
+int mim__live(const mim_tensor *t)
+{
+    return owner(t)->data != NULL;
+}
+
+void mim__keep(mim__entry *e, mim_tensor *t)
+{
+    if (!e || !t)
+        return;
+    MIM_ASSERT(e->n_keep < MIM__MAX_KEEP);
+    mim__ref(t);
+    e->keep[e->n_keep++] = t;
+}
+
+void mim_tensor_release(mim_tensor *t)
+{
+    if (!t || (owner(t)->flags & MIM_TENSOR_PERSIST))
+        return;
+    mim__unref(t->ctx, t);
 }
 
 mim_status mim_tensor_new(mim_ctx *ctx, mim_dtype dtype, int64_t b, int64_t c, int64_t h, int64_t w,
@@ -634,9 +695,21 @@ mim_status mim_backward(mim_ctx *ctx, mim_tensor *loss)
     for (mim__entry *e = ctx->tape; e; e = e->prev) {
         if (e->visit != gen)
             continue;
+        for (int k = 0; k < e->n_keep; k++)
+            if (!mim__live(e->keep[k]))
+                return mim__error(ctx, MIM_ERR_STATE,
+                                  "backward: %s's saved tensors were released and freed by an "
+                                  "earlier backward",
+                                  e->op);
         if ((st = e->bw(ctx, e)))
             return st;
         release_grad(ctx, e->out);
+        /* what this backward read is no longer needed by it */
+        if (!e->dropped) {
+            e->dropped = 1;
+            for (int k = 0; k < e->n_keep; k++)
+                mim__unref(ctx, e->keep[k]);
+        }
     }
     return MIM_OK;
 }

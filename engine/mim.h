@@ -10,7 +10,11 @@
  * optimiser state; never reset) and the step one (activations, their gradients, the tape; reset by
  * mim_ctx_reset_step). Arenas grow only between steps: the first step (or a dry run) measures the
  * high-water mark, a reset consolidates the arena to it, and later steps of the same shapes never
- * call malloc (mim_ctx_stats counts growth events).
+ * call malloc (mim_ctx_stats counts growth events). Within a step, a step tensor's memory goes back
+ * to the arena (for the next tensor of its size) once nothing needs it: the caller gave up its
+ * handle with mim_tensor_release, and every recorded op whose backward reads the tensor has run
+ * that backward. Tensors the caller never releases live until the reset, as do the ones only an
+ * op that no backward reaches still reads.
  *
  * Autograd. While grad mode is on (the default), each op whose inputs require grad appends an
  * entry to the context's tape. mim_backward(ctx, loss) walks the tape in reverse, visits only the
@@ -182,6 +186,8 @@ struct mim_tensor {
     mim_tensor *base;  /* a view's owner of the memory, else NULL */
     uint32_t mark;     /* backward visit mark */
     uint32_t grad_gen; /* backward generation in which grad was zeroed */
+    int32_t refs;      /* an owner's holders: handles (its own, its views') and tape entries */
+    struct mim__entry *producer; /* the tape entry that wrote it, if one was recorded */
 };
 
 int64_t mim_tensor_numel(const mim_tensor *t);
@@ -202,6 +208,14 @@ mim_status mim_tensor_fill(mim_tensor *t, float value); /* F32 only */
 void mim_tensor_set_requires_grad(mim_tensor *t, int on);
 /* dst = src (same shape and dtype), no tape entry. */
 mim_status mim_tensor_copy(mim_tensor *dst, const mim_tensor *src);
+/* Gives up the caller's handle on a step tensor (an op's result, a mim_tensor_new, a view): its
+ * memory is reused as soon as no recorded backward still needs it (at once when none does, e.g.
+ * in grad mode off). The caller must not use t afterwards; ops already recorded keep what their
+ * backward reads. A released tensor's ->grad is still filled by backward where it was marked
+ * with mim_tensor_set_requires_grad. A second backward through an op whose saved inputs were
+ * released and consumed by a first backward fails with MIM_ERR_STATE. Persistent tensors and
+ * NULL: nothing happens. */
+void mim_tensor_release(mim_tensor *t);
 
 /* ---- parameters ---------------------------------------------------------------------------- */
 

@@ -200,13 +200,20 @@ static mim_status info_nce(mim_trainer *tr, mim_tensor *x, mim_tensor *y, mim_au
                            mim_tensor **out)
 {
     mim_status st = MIM_OK;
-    mim_tensor *u = NULL, *v = NULL, *s = NULL;
+    mim_tensor *u = NULL, *v = NULL, *s = NULL, *sy = NULL, *q = NULL;
     TRY(mim_aunet_proj(tr->m, proj, x, &u));
-    TRY(mim_aunet_proj(tr->m, proj, mim_detach(tr->ctx, y), &v));
+    sy = mim_detach(tr->ctx, y);
+    TRY(mim_aunet_proj(tr->m, proj, sy, &v));
     TRY(mim_matmul(tr->ctx, u, v, 1, 0, &s)); /* (B,1,121,121) = uᵀv per image */
-    TRY(mim_scale(tr->ctx, s, (float)(1.0 / tr->cfg.tau), &s));
-    TRY(mim_cross_entropy_diag(tr->ctx, s, out));
+    TRY(mim_scale(tr->ctx, s, (float)(1.0 / tr->cfg.tau), &q));
+    TRY(mim_cross_entropy_diag(tr->ctx, q, out));
 out:
+    /* what the ops' backward needs they keep */
+    mim_tensor_release(u);
+    mim_tensor_release(v);
+    mim_tensor_release(sy);
+    mim_tensor_release(s);
+    mim_tensor_release(q);
     return st;
 }
 
@@ -355,18 +362,24 @@ mim_status mim_trainer_step(mim_trainer *tr, const mim_train_batch *b, mim_train
     mim_param_zero_grad(ctx, NULL, MIM_AUNET_GROUP_DISC);
     TRY(mim_aunet_dl(m, mim_detach(ctx, t[T_BS]), &u));
     TRY(mim_mse_mean(ctx, u, oh_s, &a));
+    mim_tensor_release(u); /* the loss keeps it */
     TRY(mim_aunet_dl(m, mim_detach(ctx, t[T_BT]), &u));
     TRY(mim_mse_mean(ctx, u, oh_t, &c));
+    mim_tensor_release(u);
     TRY(half_sum(ctx, a, c, &d_land));
     TRY(mim_aunet_dfeat(m, MIM_AUNET_DS, mim_detach(ctx, t[T_FS]), &u));
     TRY(mim_mse_mean_const(ctx, u, 1.0f, &a));
+    mim_tensor_release(u);
     TRY(mim_aunet_dfeat(m, MIM_AUNET_DS, mim_detach(ctx, t[T_FTS]), &u));
     TRY(mim_mse_mean_const(ctx, u, 0.0f, &c));
+    mim_tensor_release(u);
     TRY(half_sum(ctx, a, c, &d_src));
     TRY(mim_aunet_dfeat(m, MIM_AUNET_DT, mim_detach(ctx, t[T_FT]), &u));
     TRY(mim_mse_mean_const(ctx, u, 1.0f, &a));
+    mim_tensor_release(u);
     TRY(mim_aunet_dfeat(m, MIM_AUNET_DT, mim_detach(ctx, t[T_FST]), &u));
     TRY(mim_mse_mean_const(ctx, u, 0.0f, &c));
+    mim_tensor_release(u);
     TRY(half_sum(ctx, a, c, &d_tgt));
     TRY(half_sum(ctx, d_src, d_tgt, &v));
     TRY(mim_add(ctx, d_land, v, &d_total));
@@ -380,13 +393,17 @@ mim_status mim_trainer_step(mim_trainer *tr, const mim_train_batch *b, mim_train
     const float uniform = 1.0f / (MIM_AUNET_GRID * MIM_AUNET_GRID);
     TRY(mim_aunet_dl(m, t[T_BS], &u));
     TRY(mim_mse_mean_const(ctx, u, uniform, &a));
+    mim_tensor_release(u);
     TRY(mim_aunet_dl(m, t[T_BT], &u));
     TRY(mim_mse_mean_const(ctx, u, uniform, &c));
+    mim_tensor_release(u);
     TRY(half_sum(ctx, a, c, &land_adv));
     TRY(mim_aunet_dfeat(m, MIM_AUNET_DS, t[T_FTS], &u));
     TRY(mim_mse_mean_const(ctx, u, 1.0f, &a));
+    mim_tensor_release(u);
     TRY(mim_aunet_dfeat(m, MIM_AUNET_DT, t[T_FST], &u));
     TRY(mim_mse_mean_const(ctx, u, 1.0f, &c));
+    mim_tensor_release(u);
     TRY(half_sum(ctx, a, c, &feat_adv));
     mim_tensor *fs_sg = mim_detach(ctx, t[T_FS]), *ft_sg = mim_detach(ctx, t[T_FT]);
     TRY(mim_l1_mean(ctx, t[T_CS], fs_sg, &a));

@@ -355,47 +355,85 @@ mim_status mim_aunet_load(mim_aunet *m, const char *path, mim_aunet_info *info)
     return st;
 }
 
-/* ---- modules ---- */
+/* ---- modules ----
+ * Every intermediate tensor is released as soon as the next op has consumed it: the ops keep what
+ * their backward reads (a convolution's input, a norm's input, an activation's output), the rest
+ * goes back to the step arena at once (a norm's output, read by its PReLU, where the backend
+ * recomputes it in the backward; pooled and tanh inputs). The caller's inputs and the module
+ * outputs stay the caller's. */
+
+/* Releases x, an intermediate the next op has consumed, unless it is the caller's input (keep). */
+static void drop(mim_tensor *x, const mim_tensor *keep)
+{
+    if (x != keep)
+        mim_tensor_release(x);
+}
 
 static mim_status run_layer(mim_aunet *m, const layer *L, mim_tensor *const *params, mim_tensor *x,
                             int training, mim_tensor **out)
 {
     mim_status st = MIM_OK;
-    mim_tensor *y = NULL;
+    mim_tensor *y = NULL, *z = NULL;
     TRY(mim_conv2d(m->ctx, x, params[L->w], params[L->b], L->stride, L->pad, L->groups, &y));
     if (L->norm == NORM_BN)
         TRY(mim_batchnorm(m->ctx, y, params[L->bn_w], params[L->bn_b], params[L->bn_m],
-                          params[L->bn_v], training, 0.1f, 1e-5f, &y));
+                          params[L->bn_v], training, 0.1f, 1e-5f, &z));
     else if (L->norm == NORM_IN)
-        TRY(mim_instancenorm(m->ctx, y, 1e-5f, &y));
-    if (L->act == ACT_PRELU)
-        TRY(mim_prelu(m->ctx, y, params[L->slope], &y));
+        TRY(mim_instancenorm(m->ctx, y, 1e-5f, &z));
+    if (z) {
+        mim_tensor_release(y);
+        y = z;
+    }
+    if (L->act == ACT_PRELU) {
+        TRY(mim_prelu(m->ctx, y, params[L->slope], &z));
+        mim_tensor_release(y);
+        y = z;
+    }
     *out = y;
 out:
     return st;
 }
 
+/* The layers of s on x (the caller's, kept). */
 static mim_status run_stack(mim_aunet *m, const stack *s, mim_tensor *const *params, mim_tensor *x,
                             int training, mim_tensor **out)
 {
     mim_status st = MIM_OK;
-    for (int i = 0; i < s->n; i++)
-        TRY(run_layer(m, &s->l[i], params, x, training, &x));
-    *out = x;
+    mim_tensor *h = x, *y = NULL;
+    for (int i = 0; i < s->n; i++) {
+        TRY(run_layer(m, &s->l[i], params, h, training, &y));
+        drop(h, x);
+        h = y;
+    }
+    *out = h;
 out:
+    return st;
+}
+
+/* out = tanh(h); h released. */
+static mim_status tanh_drop(mim_aunet *m, mim_tensor *h, mim_tensor **out)
+{
+    mim_status st = mim_tanh(m->ctx, h, out);
+    if (st == MIM_OK)
+        mim_tensor_release(h);
     return st;
 }
 
 mim_status mim_aunet_ef(mim_aunet *m, mim_tensor *x, int training, mim_tensor **f)
 {
     mim_status st = MIM_OK;
-    mim_tensor *y = x;
+    mim_tensor *y = x, *z = NULL;
     for (int i = 0; i < 4; i++) {
-        TRY(run_layer(m, &m->ef.l[i], m->p, y, training, &y));
-        if (i == 1 || i == 3)
-            TRY(mim_avgpool(m->ctx, y, 2, 2, &y));
+        TRY(run_layer(m, &m->ef.l[i], m->p, y, training, &z));
+        drop(y, x);
+        y = z;
+        if (i == 1 || i == 3) {
+            TRY(mim_avgpool(m->ctx, y, 2, 2, &z));
+            mim_tensor_release(y);
+            y = z;
+        }
     }
-    TRY(mim_tanh(m->ctx, y, f));
+    TRY(tanh_drop(m, y, f));
 out:
     return st;
 }
@@ -407,17 +445,22 @@ mim_status mim_aunet_el(mim_aunet *m, mim_tensor *f, int snapshot, mim_tensor **
     mim_tensor *const *params = snapshot ? m->snap : m->p;
     mim_tensor *h = NULL, *logits = NULL, *sm = NULL, *a = NULL;
     TRY(run_stack(m, &m->el, params, f, 1, &h));
-    TRY(mim_tanh(m->ctx, h, &h));
+    TRY(tanh_drop(m, h, &h));
     TRY(mim_conv2d(m->ctx, h, params[m->el_head], params[m->el_head + 1], 1, 1, 1, &logits));
     if (A) {
         TRY(mim_softmax_spatial(m->ctx, logits, &sm));
         TRY(mim_channel_sum(m->ctx, sm, &a));
+        mim_tensor_release(sm);
         *A = a;
     }
     if (M)
         *M = logits;
+    else
+        mim_tensor_release(logits);
     if (H)
         *H = h;
+    else
+        mim_tensor_release(h);
 out:
     return st;
 }
@@ -427,7 +470,7 @@ mim_status mim_aunet_eb(mim_aunet *m, mim_tensor *f, mim_tensor **b)
     mim_status st = MIM_OK;
     mim_tensor *h = NULL;
     TRY(run_stack(m, &m->eb, m->p, f, 1, &h));
-    TRY(mim_tanh(m->ctx, h, b));
+    TRY(tanh_drop(m, h, b));
 out:
     return st;
 }
@@ -435,10 +478,11 @@ out:
 mim_status mim_aunet_g(mim_aunet *m, mim_tensor *a, mim_tensor *fb, mim_tensor **out)
 {
     mim_status st = MIM_OK;
-    mim_tensor *xs[2] = {a, fb}, *x = NULL;
+    mim_tensor *xs[2] = {a, fb}, *x = NULL, *h = NULL;
     TRY(mim_concat_channels(m->ctx, xs, 2, &x));
-    TRY(run_stack(m, &m->g, m->p, x, 1, &x));
-    TRY(mim_tanh(m->ctx, x, out));
+    TRY(run_stack(m, &m->g, m->p, x, 1, &h));
+    mim_tensor_release(x);
+    TRY(tanh_drop(m, h, out));
 out:
     return st;
 }
@@ -449,6 +493,7 @@ mim_status mim_aunet_dl(mim_aunet *m, mim_tensor *f, mim_tensor **out)
     mim_tensor *h = NULL;
     TRY(run_stack(m, &m->dl, m->p, f, 1, &h));
     TRY(mim_conv2d(m->ctx, h, m->p[m->dl_head], m->p[m->dl_head + 1], 1, 1, 1, out));
+    mim_tensor_release(h);
 out:
     return st;
 }
@@ -466,28 +511,37 @@ static mim_status fau_branch(mim_aunet *m, mim_tensor *f, int a, int training, m
 {
     mim_status st = MIM_OK;
     const int64_t F = MIM_AUNET_FEAT;
-    mim_tensor *h = f, *w, *b, *g, *be, *rm, *rv, *s;
+    mim_tensor *h = f, *y = NULL, *w, *b, *g, *be, *rm, *rv, *s;
     for (int i = 0; i < m->fau.n; i++) {
         const layer *L = &m->fau.l[i];
         TRY(mim_slice_batch(m->ctx, m->p[L->w], a * F, F, &w));
         TRY(mim_slice_batch(m->ctx, m->p[L->b], a * F, F, &b));
-        TRY(mim_conv2d(m->ctx, h, w, b, 1, 1, 1, &h));
+        TRY(mim_conv2d(m->ctx, h, w, b, 1, 1, 1, &y));
+        drop(h, f);
+        h = y;
         if (L->norm == NORM_BN) {
             TRY(mim_slice_batch(m->ctx, m->p[L->bn_w], a * F, F, &g));
             TRY(mim_slice_batch(m->ctx, m->p[L->bn_b], a * F, F, &be));
             TRY(mim_slice_batch(m->ctx, m->p[L->bn_m], a * F, F, &rm));
             TRY(mim_slice_batch(m->ctx, m->p[L->bn_v], a * F, F, &rv));
-            TRY(mim_batchnorm(m->ctx, h, g, be, rm, rv, training, 0.1f, 1e-5f, &h));
+            TRY(mim_batchnorm(m->ctx, h, g, be, rm, rv, training, 0.1f, 1e-5f, &y));
+            mim_tensor_release(h);
+            h = y;
         }
         if (L->act == ACT_PRELU) {
             TRY(mim_slice_batch(m->ctx, m->p[L->slope], a, 1, &s));
-            TRY(mim_prelu(m->ctx, h, s, &h));
+            TRY(mim_prelu(m->ctx, h, s, &y));
+            mim_tensor_release(h);
+            h = y;
         }
     }
-    TRY(mim_global_avgpool(m->ctx, h, &h));
+    TRY(mim_global_avgpool(m->ctx, h, &y));
+    drop(h, f);
+    h = y;
     TRY(mim_slice_batch(m->ctx, m->p[m->fau_fc_w], a, 1, &w));
     TRY(mim_slice_batch(m->ctx, m->p[m->fau_fc_b], a, 1, &b));
     TRY(mim_linear(m->ctx, h, w, b, out));
+    mim_tensor_release(h);
 out:
     return st;
 }
@@ -506,10 +560,13 @@ mim_status mim_aunet_fau(mim_aunet *m, mim_tensor *f, int training, mim_tensor *
         int k = 0;
         for (int i = 0; i < n; i += 8, k++) {
             int g = n - i < 8 ? n - i : 8;
-            if (g == 1)
-                outs[k] = outs[i];
-            else
-                TRY(mim_concat_channels(m->ctx, outs + i, g, &outs[k]));
+            mim_tensor *joined = outs[i];
+            if (g > 1) {
+                TRY(mim_concat_channels(m->ctx, outs + i, g, &joined));
+                for (int j = i; j < i + g; j++)
+                    mim_tensor_release(outs[j]);
+            }
+            outs[k] = joined;
         }
         n = k;
     }
@@ -523,13 +580,18 @@ mim_status mim_aunet_proj(mim_aunet *m, mim_aunet_module which, mim_tensor *f, m
     mim_status st = MIM_OK;
     MIM_ASSERT(which == MIM_AUNET_PF || which == MIM_AUNET_PL || which == MIM_AUNET_PB);
     const stack *s = &m->proj[which - MIM_AUNET_PF];
-    mim_tensor *z = NULL;
+    mim_tensor *z = NULL, *y = NULL;
     TRY(mim_avgpool(m->ctx, f, 4, 4, &z));
-    TRY(run_layer(m, &s->l[0], m->p, z, 1, &z));
-    TRY(mim_relu(m->ctx, z, &z));
-    TRY(run_layer(m, &s->l[1], m->p, z, 1, &z));
-    TRY(mim_l2norm_channels(m->ctx, z, 1e-12f, &z));
+    TRY(run_layer(m, &s->l[0], m->p, z, 1, &y));
+    mim_tensor_release(z);
+    TRY(mim_relu(m->ctx, y, &z));
+    mim_tensor_release(y);
+    TRY(run_layer(m, &s->l[1], m->p, z, 1, &y));
+    mim_tensor_release(z);
+    TRY(mim_l2norm_channels(m->ctx, y, 1e-12f, &z));
+    mim_tensor_release(y);
     TRY(mim_reshape(m->ctx, z, z->ne[0], 1, z->ne[1], z->ne[2] * z->ne[3], out));
+    mim_tensor_release(z);
 out:
     return st;
 }
@@ -558,11 +620,18 @@ mim_status mim_aunet_infer(mim_aunet *m, const float *images, int batch, mim_aun
     mim_ctx_reset_step(m->ctx);
     TRY(mim_tensor_new(m->ctx, MIM_F32, batch, 3, S, S, &x));
     TRY(mim_tensor_set(x, images, (size_t)batch * 3 * S * S * sizeof(float)));
+    /* grad mode off: each tensor's memory is reused once released */
     TRY(mim_aunet_ef(m, x, 0, &f));
+    mim_tensor_release(x);
     TRY(mim_aunet_el(m, f, 0, &M, path == MIM_AUNET_PATH_TARGET ? &att : NULL, NULL));
     if (path == MIM_AUNET_PATH_TARGET) {
+        mim_tensor *r = NULL;
         TRY(mim_aunet_eb(m, f, &b));
-        TRY(mim_aunet_g(m, att, b, &f));
+        mim_tensor_release(f);
+        TRY(mim_aunet_g(m, att, b, &r));
+        mim_tensor_release(att);
+        mim_tensor_release(b);
+        f = r;
     }
     if (prob) {
         TRY(mim_aunet_fau(m, f, 0, &z));

@@ -139,6 +139,48 @@ void mim__dnnl_prelu_forward(mim__dnnl *d, long n, float *y, const float *x, flo
     }
 }
 
+/* The backward over [0, len), len a multiple of 4: dx += ..., and the lanes of *accv collect the
+ * products of the sum over x <= 0 of dy·x (in double, as the scalar loop had them). norm: the
+ * inputs are x·g + o (a normalisation's output recomputed from its input x, as the forward wrote
+ * it: mim__dnnl_norm_value lane by lane). */
+static inline void prelu_backward_vec(long len, float *dx, int want_ds, const float *dy,
+                                      const float *x, int norm, float g, float o, float slope,
+                                      prelu_v4d *accv)
+{
+    const prelu_v4f zero = {0, 0, 0, 0};
+    for (long i = 0; i < len; i += 4) {
+        prelu_v4f xv = prelu_load(x + i), dyv = prelu_load(dy + i);
+        if (norm)
+            xv = xv * g + o;
+        prelu_v4i pos = xv > zero;
+        if (dx)
+            prelu_store(dx + i, prelu_load(dx + i) + prelu_sel(pos, dyv, dyv * slope));
+        if (want_ds) {
+            prelu_v4f xn = prelu_sel(pos, zero, xv), dyn = prelu_sel(pos, zero, dyv);
+            *accv +=
+                __builtin_convertvector(xn, prelu_v4d) * __builtin_convertvector(dyn, prelu_v4d);
+        }
+    }
+}
+
+/* The last len < 4 elements of a block, one by one; s: the block's sum so far. */
+static inline double prelu_backward_tail(long len, float *dx, const float *dy, const float *x,
+                                         float slope, double s)
+{
+    for (long i = 0; i < len; i++) {
+        if (dx)
+            dx[i] += x[i] > 0.0f ? dy[i] : slope * dy[i];
+        if (!(x[i] > 0.0f))
+            s += (double)dy[i] * x[i];
+    }
+    return s;
+}
+
+static inline double prelu_lanes_sum(const prelu_v4d *v)
+{
+    return ((*v)[0] + (*v)[1]) + ((*v)[2] + (*v)[3]);
+}
+
 void mim__dnnl_prelu_backward(mim__dnnl *d, long n, float *dx, float *dslope, const float *dy,
                               const float *x, float slope)
 {
@@ -146,32 +188,81 @@ void mim__dnnl_prelu_backward(mim__dnnl *d, long n, float *dx, float *dslope, co
     if (!dx && !dslope)
         return;
     const long n_blk = (n + PRELU_BLOCK - 1) / PRELU_BLOCK;
-    const prelu_v4f zero = {0, 0, 0, 0};
     double acc = 0;
 #pragma omp parallel for schedule(static) reduction(+ : acc)
     for (long b = 0; b < n_blk; b++) {
-        long i = b * PRELU_BLOCK, end = i + PRELU_BLOCK < n ? i + PRELU_BLOCK : n;
+        long i = b * PRELU_BLOCK, len = i + PRELU_BLOCK < n ? PRELU_BLOCK : n - i, len4 = len & ~3L;
+        float *dxb = dx ? dx + i : NULL;
         prelu_v4d accv = {0, 0, 0, 0};
-        for (; i + 4 <= end; i += 4) {
-            prelu_v4f xv = prelu_load(x + i), dyv = prelu_load(dy + i);
-            prelu_v4i pos = xv > zero;
-            if (dx)
-                prelu_store(dx + i, prelu_load(dx + i) + prelu_sel(pos, dyv, dyv * slope));
-            if (dslope) {
-                /* sum over x <= 0 of dy·x, products in double as the scalar loop had them */
-                prelu_v4f xn = prelu_sel(pos, zero, xv), dyn = prelu_sel(pos, zero, dyv);
-                accv += __builtin_convertvector(xn, prelu_v4d) *
-                        __builtin_convertvector(dyn, prelu_v4d);
+        prelu_backward_vec(len4, dxb, dslope != NULL, dy + i, x + i, 0, 0, 0, slope, &accv);
+        acc += prelu_backward_tail(len - len4, dxb ? dxb + len4 : NULL, dy + i + len4, x + i + len4,
+                                   slope, prelu_lanes_sum(&accv));
+    }
+    if (dslope)
+        *dslope += (float)acc;
+}
+
+/* y[0, len) = the norm's output at flat positions [pos, pos + len) of x (n_ch channels of hw). */
+static void norm_recompute(long pos, long len, long hw, int n_ch, float *y, const float *x,
+                           const float *mean, const float *invstd, const float *gamma,
+                           const float *beta)
+{
+    for (long j = 0; j < len;) {
+        long plane = (pos + j) / hw, end = (plane + 1) * hw - pos;
+        if (end > len)
+            end = len;
+        float g, o;
+        mim__dnnl_norm_coef((int)(plane % n_ch), mean, invstd, gamma, beta, &g, &o);
+        for (; j + 4 <= end; j += 4)
+            prelu_store(y + j, prelu_load(x + pos + j) * g + o);
+        for (; j < end; j++)
+            y[j] = mim__dnnl_norm_value(x[pos + j], g, o);
+    }
+}
+
+/* The same blocks, the same order of every operation, with x read instead of the norm's output.
+ * Where a plane's size hw is a multiple of 4 (blocks start at multiples of 4), every vector lies in
+ * one plane and recomputes its inputs in registers; else a block's inputs are recomputed
+ * PRELU_PIECE at a time into a buffer that stays in L1. */
+#define PRELU_PIECE 1024L
+
+void mim__dnnl_norm_prelu_backward(mim__dnnl *d, int n_batch, int n_ch, long hw, float *dx,
+                                   float *dslope, const float *dy, const float *x,
+                                   const float *mean, const float *invstd, const float *gamma,
+                                   const float *beta, float slope)
+{
+    mim__dnnl_begin(d);
+    if (!dx && !dslope)
+        return;
+    const long n = (long)n_batch * n_ch * hw;
+    const long n_blk = (n + PRELU_BLOCK - 1) / PRELU_BLOCK;
+    double acc = 0;
+#pragma omp parallel for schedule(static) reduction(+ : acc)
+    for (long b = 0; b < n_blk; b++) {
+        float buf[PRELU_PIECE];
+        long i = b * PRELU_BLOCK, len = i + PRELU_BLOCK < n ? PRELU_BLOCK : n - i, len4 = len & ~3L;
+        prelu_v4d accv = {0, 0, 0, 0};
+        if (hw % 4 == 0) {
+            for (long j = i; j < i + len4;) {
+                long plane = j / hw,
+                     end = (plane + 1) * hw < i + len4 ? (plane + 1) * hw : i + len4;
+                float g, o;
+                mim__dnnl_norm_coef((int)(plane % n_ch), mean, invstd, gamma, beta, &g, &o);
+                prelu_backward_vec(end - j, dx ? dx + j : NULL, dslope != NULL, dy + j, x + j, 1, g,
+                                   o, slope, &accv);
+                j = end;
+            }
+        } else {
+            for (long k = 0; k < len4; k += PRELU_PIECE) {
+                long m = len4 - k < PRELU_PIECE ? len4 - k : PRELU_PIECE;
+                norm_recompute(i + k, m, hw, n_ch, buf, x, mean, invstd, gamma, beta);
+                prelu_backward_vec(m, dx ? dx + i + k : NULL, dslope != NULL, dy + i + k, buf, 0, 0,
+                                   0, slope, &accv);
             }
         }
-        double s = (accv[0] + accv[1]) + (accv[2] + accv[3]);
-        for (; i < end; i++) {
-            if (dx)
-                dx[i] += x[i] > 0.0f ? dy[i] : slope * dy[i];
-            if (!(x[i] > 0.0f))
-                s += (double)dy[i] * x[i];
-        }
-        acc += s;
+        norm_recompute(i + len4, len - len4, hw, n_ch, buf, x, mean, invstd, gamma, beta);
+        acc += prelu_backward_tail(len - len4, dx ? dx + i + len4 : NULL, dy + i + len4, buf, slope,
+                                   prelu_lanes_sum(&accv));
     }
     if (dslope)
         *dslope += (float)acc;

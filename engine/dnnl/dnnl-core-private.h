@@ -80,3 +80,18 @@ int mim__dnnl_build(mim__dnnl *d, mim__dnnl_entry *e, const mim__dnnl_key *k, co
 int mim__dnnl_exec(mim__dnnl *d, mim__dnnl_entry *e, void *const *ptr, const int *accumulate);
 int mim__dnnl_md(mim__dnnl *d, dnnl_memory_desc_t *md, int ndims, const long *dims,
                  dnnl_format_tag_t tag);
+
+/* A normalisation's output is y = x·g + o per channel with these g and o: the one formula of the
+ * norm forward (dnnl-norm.c) and of the PReLU backward that recomputes that output from x
+ * (dnnl-act.c), which must agree bit for bit. gamma, beta may be NULL (1, 0). */
+static inline void mim__dnnl_norm_coef(int c, const float *mean, const float *invstd,
+                                       const float *gamma, const float *beta, float *g, float *o)
+{
+    *g = gamma ? gamma[c] * invstd[c] : invstd[c];
+    *o = (beta ? beta[c] : 0.0f) - mean[c] * *g;
+}
+
+static inline float mim__dnnl_norm_value(float x, float g, float o)
+{
+    return x * g + o;
+}

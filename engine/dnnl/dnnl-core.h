@@ -84,6 +84,14 @@ int mim__dnnl_act_backward(mim__dnnl *d, mim__dnnl_act act, long n, const float 
 void mim__dnnl_prelu_forward(mim__dnnl *d, long n, float *y, const float *x, float slope);
 void mim__dnnl_prelu_backward(mim__dnnl *d, long n, float *dx, float *dslope, const float *dy,
                               const float *x, float slope);
+/* The PReLU backward above on the output of a normalisation over x (n_batch,n_ch,hw) with
+ * per-channel mean, invstd, gamma, beta (gamma, beta may be NULL), recomputed on the fly from x
+ * as mim__dnnl_batchnorm_forward / _instancenorm_forward wrote it: the same results, bit for bit,
+ * as mim__dnnl_prelu_backward on that output. */
+void mim__dnnl_norm_prelu_backward(mim__dnnl *d, int n_batch, int n_ch, long hw, float *dx,
+                                   float *dslope, const float *dy, const float *x,
+                                   const float *mean, const float *invstd, const float *gamma,
+                                   const float *beta, float slope);
 
 /* Average pooling x (B,C,H,W) -> y (B,C,Ho,Wo); count_pad: padded cells count in the divisor
  * (PyTorch's count_include_pad). */

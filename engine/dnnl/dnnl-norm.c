@@ -40,13 +40,13 @@ static void normalize(int n_batch, int n_ch, long hw, float *y, const float *x, 
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < n_batch; b++) {
         for (int c = 0; c < n_ch; c++) {
-            const float g = gamma ? gamma[c] * invstd[c] : invstd[c];
-            const float o = (beta ? beta[c] : 0.0f) - mean[c] * g;
+            float g, o;
+            mim__dnnl_norm_coef(c, mean, invstd, gamma, beta, &g, &o);
             const float *xc = x + b * stride + (long)c * hw;
             float *yc = y + b * stride + (long)c * hw;
 #pragma omp simd
             for (long i = 0; i < hw; i++)
-                yc[i] = xc[i] * g + o;
+                yc[i] = mim__dnnl_norm_value(xc[i], g, o);
         }
     }
 }

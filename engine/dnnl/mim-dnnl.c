@@ -11,6 +11,7 @@
 
 #include "dnnl-core.h"
 #include "mim-backend-impl.h"
+#include "mim-private.h"
 
 static mim__dnnl *state(mim_backend *be)
 {
@@ -218,6 +219,16 @@ static mim_status dn_prelu_backward(mim_backend *be, int64_t n, float *dx, float
                                     const float *dy, const float *x, const float *slope)
 {
     mim__dnnl_prelu_backward(state(be), n, dx, dslope, dy, x, *slope);
+    return MIM_OK;
+}
+
+static mim_status dn_norm_prelu_backward(mim_backend *be, int n, int c, int64_t hw, float *dx,
+                                         float *dslope, const float *dy, const float *x,
+                                         const float *mean, const float *invstd, const float *gamma,
+                                         const float *beta, const float *slope)
+{
+    mim__dnnl_norm_prelu_backward(state(be), n, c, hw, dx, dslope, dy, x, mean, invstd, gamma, beta,
+                                  *slope);
     return MIM_OK;
 }
 
@@ -489,6 +500,11 @@ static const mim_backend_i dnnl_backend_i = {
     .bias_forward = dn_bias_forward,
     .bias_backward = dn_bias_backward,
     .adam_update = dn_adam_update,
+};
+
+const mim__backend_ext mim__dnnl_backend_ext = {
+    .table = &dnnl_backend_i,
+    .norm_prelu_backward = dn_norm_prelu_backward,
 };
 
 mim_status mim__backend_dnnl_create(int n_threads, mim_backend **out, char *err, size_t err_size)
