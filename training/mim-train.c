@@ -536,6 +536,7 @@ mim_status mim_trainer_save(mim_trainer *tr, const char *path, const mim_aunet_i
     c.adam_v = alloc_arrays(l);
     c.adam_t = tr->adam_t;
     if (!c.params || !c.adam_m || !c.adam_v) {
+        set_err(tr, "out of memory saving checkpoint %s", path);
         st = MIM_ERR_NOMEM;
         goto out;
     }
@@ -573,6 +574,7 @@ mim_status mim_trainer_load(mim_trainer *tr, const char *path, mim_aunet_info *i
     c.adam_v = alloc_arrays(l);
     c.adam_t = calloc((size_t)l->n_params, sizeof *c.adam_t);
     if (!c.params || !c.adam_m || !c.adam_v || !c.adam_t) {
+        set_err(tr, "out of memory reading checkpoint %s", path);
         st = MIM_ERR_NOMEM;
         goto out;
     }

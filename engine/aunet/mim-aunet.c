@@ -325,8 +325,10 @@ mim_status mim_aunet_get_flat(const mim_aunet *m, float *flat)
 mim_status mim_aunet_save(const mim_aunet *m, const char *path, const mim_aunet_info *info)
 {
     float **h = alloc_host(m->layout);
-    if (!h)
+    if (!h) {
+        mim_errf(((mim_aunet *)m)->err, sizeof m->err, "out of memory saving %s", path);
         return MIM_ERR_NOMEM;
+    }
     mim_status st = mim_aunet_get_params(m, h);
     if (st == MIM_OK && mim_aunet_file_write(path, m->layout, (const float *const *)h, info,
                                              ((mim_aunet *)m)->err, sizeof m->err))
@@ -343,6 +345,7 @@ mim_status mim_aunet_load(mim_aunet *m, const char *path, mim_aunet_info *info)
     mim_status st = MIM_OK;
     float **h = alloc_host(m->layout);
     if (!h) {
+        mim_errf(m->err, sizeof m->err, "out of memory loading %s", path);
         st = MIM_ERR_NOMEM;
     } else if (mim_aunet_file_info(f, info, m->err, sizeof m->err) ||
                mim_aunet_file_load(f, m->layout, h, m->err, sizeof m->err)) {
