@@ -119,10 +119,6 @@ static int train_heads(mim_fit_model *fm, const mim_pack *src, const char *sourc
                     mim_ctx_last_error(fm->ctx));
             goto out;
         }
-        if (interrupted) {
-            fprintf(stderr, "mimica-cli train: interrupted\n");
-            goto out;
-        }
     }
     fprintf(stderr, "features of %ld images: %.1f s\n", n, (g_get_monotonic_time() - t0) / 1e6);
     if (mim_heads_get(fm->net, &h) != MIM_OK) {
