@@ -241,4 +241,8 @@ extern const mim_backend_i mim__ref_backend_i;
  * (MIM_HAVE_DNNL, MIM_HAVE_CUDA). They return MIM_OK and the backend through *out, or an error
  * status with the reason written to err (err_size bytes, NUL-terminated). */
 mim_status mim__backend_dnnl_create(int n_threads, mim_backend **out, char *err, size_t err_size);
+/* Precision of a dnnl backend's convolutions (mim_backend_set_precision). */
+mim_status mim__backend_dnnl_set_bf16(mim_backend *be, int bf16);
+int mim__backend_dnnl_get_bf16(const mim_backend *be);
+int mim__backend_dnnl_bf16_native(void);
 mim_status mim__backend_cuda_create(int device, mim_backend **out, char *err, size_t err_size);

@@ -90,7 +90,9 @@ mim_backend *mim_backend_dnnl_new(int n_threads)
     char why[256] = "";
     mim_status st;
     mim_backend *be = open_dnnl(n_threads, &st, why, sizeof why);
-    if (!be)
+    if (!be && st == MIM_ERR_ARG) /* a wrong setting is said even without MIMICA_DEBUG */
+        fprintf(stderr, "mimica engine: dnnl backend: %s\n", why);
+    else if (!be)
         debug_why("dnnl", why);
     return be;
 }
@@ -130,9 +132,12 @@ mim_backend *mim_backend_open(const char *name, mim_status *st, char *err, size_
         be = open_cuda(0, &s, why, sizeof why);
         if (!be)
             be = open_dnnl(0, &s, why, sizeof why);
-        if (!be)
+        /* a missing library falls back; a wrong setting (MIMICA_DNNL_CONV, MIMICA_PRECISION)
+         * is the user's error to see */
+        if (!be && s != MIM_ERR_ARG)
             be = mim_backend_ref_new();
-        s = be ? MIM_OK : MIM_ERR_NOMEM;
+        if (s != MIM_ERR_ARG)
+            s = be ? MIM_OK : MIM_ERR_NOMEM;
     } else {
         s = MIM_ERR_ARG;
         snprintf(why, sizeof why, "unknown backend (want ref, dnnl, cuda or auto)");
@@ -149,6 +154,39 @@ mim_backend *mim_backend_open(const char *name, mim_status *st, char *err, size_
         debug_why(name, why[0] ? why : mim_status_str(s));
     }
     return be;
+}
+
+mim_status mim_backend_set_precision(mim_backend *be, mim_precision p)
+{
+    if (p != MIM_PRECISION_F32 && p != MIM_PRECISION_BF16)
+        return mim__backend_error(be, MIM_ERR_ARG, "unknown precision %d", (int)p);
+#if WITH_DNNL
+    if (!strcmp(be->name, "dnnl"))
+        return mim__backend_dnnl_set_bf16(be, p == MIM_PRECISION_BF16);
+#endif
+    if (p == MIM_PRECISION_F32)
+        return MIM_OK;
+    return mim__backend_error(be, MIM_ERR_UNSUPPORTED,
+                              "%s backend: bf16 is available on the dnnl backend only", be->name);
+}
+
+mim_precision mim_backend_precision(const mim_backend *be)
+{
+#if WITH_DNNL
+    if (!strcmp(be->name, "dnnl") && mim__backend_dnnl_get_bf16(be))
+        return MIM_PRECISION_BF16;
+#endif
+    (void)be;
+    return MIM_PRECISION_F32;
+}
+
+int mim_backend_bf16_native(void)
+{
+#if WITH_DNNL
+    return mim__backend_dnnl_bf16_native();
+#else
+    return 0;
+#endif
 }
 
 mim_backend *mim_backend_default(mim_status *st)

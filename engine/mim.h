@@ -131,6 +131,22 @@ const char *mim_backend_name(const mim_backend *be); /* "ref", "dnnl", "cuda" */
 int mim_backend_supports(const mim_backend *be, mim_op op);
 int mim_backend_is_host(const mim_backend *be); /* tensor data is host memory */
 
+/* Arithmetic precision of a backend's convolutions. BF16: each convolution pass (forward,
+ * backward-data, backward-weights) reads its inputs rounded to bfloat16 and accumulates and
+ * writes fp32; parameters (fp32 master weights), gradients, norms, activations and losses stay
+ * fp32. dnnl only (MIM_ERR_UNSUPPORTED elsewhere, or on a CPU without AVX-512); fast where the
+ * CPU has AVX512-BF16 or AMX (mim_backend_bf16_native), emulated by oneDNN otherwise. A dnnl
+ * backend starts in the precision of MIMICA_PRECISION=f32|bf16 (default f32). */
+typedef enum {
+    MIM_PRECISION_F32,
+    MIM_PRECISION_BF16,
+} mim_precision;
+
+mim_status mim_backend_set_precision(mim_backend *be, mim_precision p);
+mim_precision mim_backend_precision(const mim_backend *be);
+/* 1 if this CPU runs bf16 natively (AVX512-BF16 or AMX) and the build has dnnl. */
+int mim_backend_bf16_native(void);
+
 /* ---- context ------------------------------------------------------------------------------- */
 
 typedef struct mim_ctx mim_ctx;

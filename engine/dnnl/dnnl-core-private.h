@@ -58,6 +58,8 @@ struct mim__dnnl {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     int n_threads;
+    mim__dnnl_conv_alg conv_alg; /* MIMICA_DNNL_CONV */
+    int bf16;                    /* convolutions take bf16 inputs (mim__dnnl_set_bf16) */
     long n_created;
     char err[256];
     mim__dnnl_entry *entries; /* open addressing, cap a power of two */
@@ -80,6 +82,8 @@ int mim__dnnl_build(mim__dnnl *d, mim__dnnl_entry *e, const mim__dnnl_key *k, co
 int mim__dnnl_exec(mim__dnnl *d, mim__dnnl_entry *e, void *const *ptr, const int *accumulate);
 int mim__dnnl_md(mim__dnnl *d, dnnl_memory_desc_t *md, int ndims, const long *dims,
                  dnnl_format_tag_t tag);
+int mim__dnnl_md_typed(mim__dnnl *d, dnnl_memory_desc_t *md, int ndims, const long *dims,
+                       dnnl_format_tag_t tag, dnnl_data_type_t type);
 
 /* A normalisation's output is y = x·g + o per channel with these g and o: the one formula of the
  * norm forward (dnnl-norm.c) and of the PReLU backward that recomputes that output from x

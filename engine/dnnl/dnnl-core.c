@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "dnnl-core-private.h"
+#include "mim.h"
 
 static void set_error(mim__dnnl *d, const char *fmt, ...)
 {
@@ -40,6 +41,72 @@ int mim__dnnl_fail_msg(mim__dnnl *d, const char *msg)
     return -1;
 }
 
+static const char *const conv_names[] = {"auto", "direct", "winograd"};
+static const char *const precision_names[] = {"f32", "bf16"};
+
+/* *out = the index of the environment variable's value among names (unset or empty: unchanged);
+ * another value is an error naming the choices. */
+static int read_env_choice(const char *var, const char *const *names, int n, int *out, char *err,
+                           size_t err_size)
+{
+    const char *v = getenv(var);
+    if (!v || !*v)
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (strcmp(v, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    int len = snprintf(err, err_size, "%s='%.40s' is not one of", var, v);
+    for (int i = 0; i < n && len >= 0 && (size_t)len < err_size; i++)
+        len += snprintf(err + len, err_size - (size_t)len, "%s %s", i ? "," : "", names[i]);
+    mim_utf8_make_valid(err);
+    return -1;
+}
+
+static int read_env(mim__dnnl_conv_alg *alg, int *bf16, char *err, size_t err_size)
+{
+    int a = MIM__DNNL_CONV_AUTO;
+    *bf16 = 0;
+    if (read_env_choice("MIMICA_DNNL_CONV", conv_names, 3, &a, err, err_size) ||
+        read_env_choice("MIMICA_PRECISION", precision_names, 2, bf16, err, err_size))
+        return -1;
+    *alg = (mim__dnnl_conv_alg)a;
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa(), core = dnnl_cpu_isa_avx512_core;
+    if (*bf16 && (isa & core) != core) {
+        snprintf(err, err_size, "MIMICA_PRECISION=bf16: this CPU has no AVX-512 (avx512_core)");
+        return -1;
+    }
+    return 0;
+}
+
+int mim__dnnl_env_check(char *err, size_t err_size)
+{
+    mim__dnnl_conv_alg alg;
+    int bf16;
+    return read_env(&alg, &bf16, err, err_size);
+}
+
+int mim__dnnl_bf16_native(void)
+{
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa(), bf16 = dnnl_cpu_isa_avx512_core_bf16;
+    return (isa & bf16) == bf16; /* the ISA values are nested bit sets; AMX includes BF16 */
+}
+
+int mim__dnnl_set_bf16(mim__dnnl *d, int bf16)
+{
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa(), core = dnnl_cpu_isa_avx512_core;
+    if (bf16 && (isa & core) != core)
+        return mim__dnnl_fail_msg(d, "dnnl: bf16 needs a CPU with AVX-512 (avx512_core)");
+    d->bf16 = bf16 != 0;
+    return 0;
+}
+
+int mim__dnnl_get_bf16(const mim__dnnl *d)
+{
+    return d->bf16;
+}
+
 mim__dnnl *mim__dnnl_new(int n_threads, char *err, size_t err_size)
 {
     mim__dnnl *d = calloc(1, sizeof *d);
@@ -49,6 +116,10 @@ mim__dnnl *mim__dnnl_new(int n_threads, char *err, size_t err_size)
         return NULL;
     }
     d->n_threads = n_threads > 0 ? n_threads : omp_get_max_threads();
+    if (read_env(&d->conv_alg, &d->bf16, err, err_size)) {
+        free(d);
+        return NULL;
+    }
     st = dnnl_engine_create(&d->engine, dnnl_cpu, 0);
     if (st != dnnl_success) {
         snprintf(err, err_size, "oneDNN: cannot create the CPU engine (status %d)", (int)st);
@@ -397,10 +468,16 @@ int mim__dnnl_exec(mim__dnnl *d, mim__dnnl_entry *e, void *const *ptr, const int
 int mim__dnnl_md(mim__dnnl *d, dnnl_memory_desc_t *md, int ndims, const long *dims,
                  dnnl_format_tag_t tag)
 {
+    return mim__dnnl_md_typed(d, md, ndims, dims, tag, dnnl_f32);
+}
+
+int mim__dnnl_md_typed(mim__dnnl *d, dnnl_memory_desc_t *md, int ndims, const long *dims,
+                       dnnl_format_tag_t tag, dnnl_data_type_t type)
+{
     dnnl_dims_t dd;
     for (int i = 0; i < ndims; i++)
         dd[i] = dims[i];
-    dnnl_status_t st = dnnl_memory_desc_init_by_tag(md, ndims, dd, dnnl_f32, tag);
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(md, ndims, dd, type, tag);
     if (st != dnnl_success)
         return mim__dnnl_fail(d, st, "memory descriptor");
     return 0;

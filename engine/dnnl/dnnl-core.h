@@ -17,8 +17,32 @@
 
 typedef struct mim__dnnl mim__dnnl;
 
-/* n_threads <= 0: OpenMP's default. Returns NULL on failure with the reason in err. */
+/* How convolutions are computed. AUTO (the default) lets oneDNN choose per shape: on AVX-512 it
+ * takes Winograd F(4×4, 3×3) (`jit_wino_4x3`) for 3×3 stride-1 convolutions of 16k channels at
+ * batch sizes where it is faster, direct otherwise. DIRECT never uses Winograd; WINOGRAD uses it
+ * wherever oneDNN has it (any batch size), direct elsewhere. Chosen by the environment variable
+ * MIMICA_DNNL_CONV = auto | direct | winograd (tests and benchmarks). */
+typedef enum {
+    MIM__DNNL_CONV_AUTO,
+    MIM__DNNL_CONV_DIRECT,
+    MIM__DNNL_CONV_WINOGRAD,
+} mim__dnnl_conv_alg;
+
+/* 0 if MIMICA_DNNL_CONV and MIMICA_PRECISION are unset or valid (and bf16 is possible here);
+ * -1 with the reason in err otherwise: a configuration error, not a missing library. */
+int mim__dnnl_env_check(char *err, size_t err_size);
+/* n_threads <= 0: OpenMP's default. Returns NULL on failure with the reason in err (also where
+ * mim__dnnl_env_check fails). */
 mim__dnnl *mim__dnnl_new(int n_threads, char *err, size_t err_size);
+/* bf16 = 1: convolutions (forward, backward-data, backward-weights) read their inputs (x, w, dy)
+ * rounded to bfloat16 and accumulate and write in fp32; everything else, the weights kept by the
+ * caller (fp32 master weights) and the gradients stay fp32. Where the CPU has no AVX512-BF16 or
+ * AMX, oneDNN emulates the bf16 arithmetic (correct, slower). Also set at creation by
+ * MIMICA_PRECISION = f32 | bf16. Returns -1 where oneDNN cannot run bf16 on this CPU. */
+int mim__dnnl_set_bf16(mim__dnnl *d, int bf16);
+int mim__dnnl_get_bf16(const mim__dnnl *d);
+/* 1 if the CPU computes bf16 natively (AVX512-BF16 or AMX), 0 if oneDNN emulates it. */
+int mim__dnnl_bf16_native(void);
 void mim__dnnl_free(mim__dnnl *d);
 const char *mim__dnnl_last_error(const mim__dnnl *d);
 int mim__dnnl_n_threads(const mim__dnnl *d);

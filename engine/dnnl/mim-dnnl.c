@@ -507,10 +507,30 @@ const mim__backend_ext mim__dnnl_backend_ext = {
     .norm_prelu_backward = dn_norm_prelu_backward,
 };
 
+mim_status mim__backend_dnnl_set_bf16(mim_backend *be, int bf16)
+{
+    mim__dnnl *d = state(be);
+    if (mim__dnnl_set_bf16(d, bf16))
+        return mim__backend_error(be, MIM_ERR_UNSUPPORTED, "%s", mim__dnnl_last_error(d));
+    return MIM_OK;
+}
+
+int mim__backend_dnnl_get_bf16(const mim_backend *be)
+{
+    return mim__dnnl_get_bf16((const mim__dnnl *)be->state);
+}
+
+int mim__backend_dnnl_bf16_native(void)
+{
+    return mim__dnnl_bf16_native();
+}
+
 mim_status mim__backend_dnnl_create(int n_threads, mim_backend **out, char *err, size_t err_size)
 {
-    mim__dnnl *d = mim__dnnl_new(n_threads, err, err_size);
     *out = NULL;
+    if (mim__dnnl_env_check(err, err_size))
+        return MIM_ERR_ARG;
+    mim__dnnl *d = mim__dnnl_new(n_threads, err, err_size);
     if (!d)
         return MIM_ERR_BACKEND;
     mim_backend *be = mim__backend_alloc(&dnnl_backend_i, d, "dnnl", 1);

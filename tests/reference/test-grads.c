@@ -1,7 +1,8 @@
 /* test-grads.c: every parameter's gradient of the first training iteration against the PyTorch
  * reference export (grads_step1, MODEL.md §11; ../shared/golden/aunet-b2, batch 2, seed 0, weak
  * mode, contrastive, BCE), per parameter (per state-dict slot), on every CPU backend. Run per
- * backend: `test-reference-grads ref` / `dnnl` (the argument filters by name).
+ * backend: `test-reference-grads ref` / `dnnl` / `winograd` / `bf16` (the argument filters by
+ * name; the last two are the dnnl backend in its other modes, below).
  *
  * The gradients are read after mim_trainer_step: Adam reads ->grad and leaves it alone, the
  * discriminators are frozen in the generator step, so each parameter's ->grad is still the one of
@@ -52,6 +53,41 @@
 #define NOISE_LEVEL   1e-5
 #define TOL_TIE       0.1
 #define MAX_TIES      2
+
+/* The dnnl backend in its other modes (dnnl-core.h, mim.h), against the same export:
+ *   - dnnl-winograd (MIMICA_DNNL_CONV=winograd: Winograd F(4×4, 3×3) for every eligible
+ *     convolution, which oneDNN's default picks at large batches only): the same tolerances, but
+ *     up to 5 % of the slots may exceed 1e-2. Winograd's input and output transforms add
+ *     rounding of their own (measured here: 3 of 136 slots beyond 1e-2, worst 1.75e-2, PReLU
+ *     slope 0.131, against 1, 1.13e-2 and 0.026 direct); a wrong channel still fails at 3e-2.
+ *   - dnnl-bf16 (mim_backend_set_precision BF16: every convolution pass reads bf16 inputs):
+ *     bf16 keeps 8 significant bits, so each conv input is off by up to 2^-9 relative, and the
+ *     norms after the convolutions subtract per-channel means that are large against the
+ *     spread, which turns that into larger relative errors: measured on this export, the
+ *     forward features after Ef are off by up to 3 % of their largest value, El's heatmaps by
+ *     13 %; a weight gradient Σ x·dy (dy summing to about zero per channel after the norm)
+ *     cancels most of its terms. Per slot the relative L2 error ‖Δ‖/‖g_ref‖ is 0.03–0.27
+ *     (median 0.08), all main slots together (one vector) 0.24; the PReLU slopes (sums with
+ *     cancellation) and the zero-gradient biases (Σ dy of rounded dy: up to 2.8e-3) carry no
+ *     information. What the test holds, with about 1.4× margin on those figures, is that bf16
+ *     computes the same gradient up to that rounding (a layout, type or scale mistake in the
+ *     bf16 path gives errors of 1 or more): every main slot within 0.4 relative L2, all
+ *     together within 0.35, zero-gradient slots within 5e-3 absolute; and inference's AU
+ *     probabilities within 0.01 of the reference (issue 15's requirement; measured 1.5e-5). A
+ *     wrong channel in the arithmetic shared with fp32 is the fp32 tests' to catch. */
+typedef struct {
+    const char *name;
+    double max_share_mid; /* share of main slots allowed beyond TOL_REL_MID */
+    int bf16;             /* L2 criteria instead of the max-based ones (above) */
+} tol_mode;
+
+static const tol_mode MODE_F32 = {"f32", MAX_SHARE_MID, 0};
+static const tol_mode MODE_WINOGRAD = {"winograd", 0.05, 0};
+static const tol_mode MODE_BF16 = {"bf16", MAX_SHARE_MID, 1};
+#define BF16_TOL_L2     0.4
+#define BF16_TOL_L2_ALL 0.35
+#define BF16_NOISE      5e-3
+#define BF16_TOL_PROB   0.01
 
 typedef struct {
     golden g;
@@ -117,7 +153,40 @@ static void keep_worst(worst_entry *w, int n, const char *name, double rel, doub
     }
 }
 
-static void run_grads(mim_backend *be, const char *be_name)
+/* bf16: inference with the initial weights, both paths, against the reference's probabilities. */
+static void check_bf16_infer(mim_aunet *m, data *d)
+{
+    static const struct {
+        const char *name;
+        mim_aunet_path path;
+    } runs[2] = {{"infer_init_target_prob", MIM_AUNET_PATH_TARGET},
+                 {"infer_init_source_prob", MIM_AUNET_PATH_SOURCE}};
+    MT_CHECK(mim_aunet_set_flat(m, d->w_init) == MIM_OK);
+    for (int r = 0; r < 2; r++) {
+        char why[256];
+        size_t n = 0;
+        float prob[12];
+        float *want = golden_read_f32(&d->g, runs[r].name, &n, why, sizeof why);
+        if (!want || n != 12) {
+            MT_FAIL("%s: %s", runs[r].name, want ? "not 12 values" : why);
+            free(want);
+            continue;
+        }
+        const float *x = runs[r].path == MIM_AUNET_PATH_TARGET ? d->xt : d->xs;
+        MT_CHECK(mim_aunet_infer(m, x, 2, runs[r].path, prob, NULL, NULL) == MIM_OK);
+        double worst = 0;
+        for (int i = 0; i < 12; i++)
+            worst = fmax(worst, fabs((double)prob[i] - want[i]));
+        if (!(worst <= BF16_TOL_PROB))
+            MT_FAIL("bf16 %s: max |Δ| %.3g > %.2g", runs[r].name, worst, BF16_TOL_PROB);
+        else
+            MT_NOTE("bf16 %s: max |Δ| %.3g (tol %.2g, 12 values)", runs[r].name, worst,
+                    BF16_TOL_PROB);
+        free(want);
+    }
+}
+
+static void run_grads(mim_backend *be, const char *be_name, const tol_mode *mode)
 {
     data d;
     char why[512];
@@ -131,7 +200,7 @@ static void run_grads(mim_backend *be, const char *be_name)
         unload(&d);
         return;
     }
-    MT_NOTE("backend %s, golden %s", be_name, d.g.dir);
+    MT_NOTE("backend %s (%s), golden %s", be_name, mode->name, d.g.dir);
     mim_ctx *ctx = mim_ctx_new(be);
     mim_aunet *m = NULL;
     mim_trainer *tr = NULL;
@@ -168,10 +237,11 @@ static void run_grads(mim_backend *be, const char *be_name)
                  mim_tensor_get(t->grad, host[p], l->params[p].numel * sizeof(float)) == MIM_OK);
     }
 
-    MT_NOTE("%-30s %8s %10s %10s %9s %8s %10s  %s", "parameter", "numel", "max|g_ref|", "max|Δ|",
-            "rel", "tol", "first bad", "worst out-channel (rel to slot max; other channels)");
+    MT_NOTE("%-30s %8s %10s %10s %9s %8s %8s %10s  %s", "parameter", "numel", "max|g_ref|",
+            "max|Δ|", "rel", "tol", "l2 rel", "first bad",
+            "worst out-channel (rel to slot max; other channels)");
     int n_main = 0, n_mid = 0, n_fail = 0, n_noise = 0, n_prelu = 0, n_tie = 0;
-    double worst_noise = 0, worst_prelu = 0;
+    double worst_noise = 0, worst_prelu = 0, all_ref = 0, all_err = 0;
     worst_entry worst[6] = {{0}};
     size_t covered = 0;
     for (int i = 0; i < d.n_gi; i++) {
@@ -187,12 +257,15 @@ static void run_grads(mim_backend *be, const char *be_name)
         const mim_aunet_param *q = &l->params[sl->param];
         const float *want = d.grads + gw->offset;
         const float *got = host[sl->param] ? host[sl->param] + sl->offset : NULL;
-        double max_ref = 0, max_err = 0;
+        double max_ref = 0, max_err = 0, ss_ref = 0, ss_err = 0;
         for (size_t j = 0; j < gw->numel; j++) {
             max_ref = fmax(max_ref, fabs(want[j]));
             double e = fabs((got ? got[j] : 0.0) - want[j]);
             max_err = isnan(e) || e > max_err ? (isnan(e) ? INFINITY : e) : max_err;
+            ss_ref += (double)want[j] * want[j];
+            ss_err += e * e;
         }
+        double l2 = ss_ref > 0 ? sqrt(ss_err / ss_ref) : sqrt(ss_err);
         if (!gw->has_grad) {
             if (max_err != 0 || max_ref != 0) {
                 MT_FAIL("%s: no gradient in the reference, ours max |g| %.3g", gw->name, max_err);
@@ -205,15 +278,17 @@ static void run_grads(mim_backend *be, const char *be_name)
         double tol;     /* shown: relative, or absolute for noise */
         if (max_ref < NOISE_LEVEL) {
             kind = "noise";
-            tol = tol_abs = NOISE_LEVEL;
+            tol = tol_abs = mode->bf16 ? BF16_NOISE : NOISE_LEVEL;
         } else if (q->kind == MIM_AUNET_PRELU && gw->numel == 1) {
             kind = "prelu";
             tol = TOL_PRELU;
-            tol_abs = TOL_PRELU * max_ref;
+            tol_abs = mode->bf16 ? INFINITY : TOL_PRELU * max_ref;
         } else {
             kind = "main";
-            tol = TOL_REL;
-            tol_abs = TOL_REL * max_ref;
+            tol = mode->bf16 ? BF16_TOL_L2 : TOL_REL;
+            tol_abs = mode->bf16 ? INFINITY : TOL_REL * max_ref;
+            all_ref += ss_ref;
+            all_err += ss_err;
         }
         size_t first_bad = (size_t)-1;
         for (size_t j = 0; j < gw->numel && first_bad == (size_t)-1; j++) {
@@ -248,8 +323,10 @@ static void run_grads(mim_backend *be, const char *be_name)
         }
         double rel = max_ref > 0 ? max_err / max_ref : max_err;
         int ok = max_err <= tol_abs;
-        if (!ok && !strcmp(kind, "main") && rel <= TOL_TIE && chan_other <= TOL_REL_MID &&
-            n_tie < MAX_TIES) {
+        if (mode->bf16 && !strcmp(kind, "main"))
+            ok = l2 <= BF16_TOL_L2;
+        if (!ok && !mode->bf16 && !strcmp(kind, "main") && rel <= TOL_TIE &&
+            chan_other <= TOL_REL_MID && n_tie < MAX_TIES) {
             /* one output channel off, every other one within 1e-2: a PReLU-branch tie (header) */
             kind = "tie";
             tol = TOL_TIE;
@@ -272,15 +349,15 @@ static void run_grads(mim_backend *be, const char *be_name)
         } else {
             n_main++;
             n_mid += rel > TOL_REL_MID;
-            keep_worst(worst, 6, gw->name, rel, tol);
+            keep_worst(worst, 6, gw->name, mode->bf16 ? l2 : rel, tol);
         }
         if (!ok) {
             n_fail++;
-            MT_FAIL("%-30s %8zu %10.3g %10.3g %9.3g %8.3g %10s  %s (%s)", gw->name, gw->numel,
-                    max_ref, max_err, rel, tol, first, chan, kind);
+            MT_FAIL("%-30s %8zu %10.3g %10.3g %9.3g %8.3g %8.3g %10s  %s (%s)", gw->name, gw->numel,
+                    max_ref, max_err, rel, tol, l2, first, chan, kind);
         } else {
-            MT_NOTE("%-30s %8zu %10.3g %10.3g %9.3g %8.3g %10s  %s %s", gw->name, gw->numel,
-                    max_ref, max_err, rel, tol, first, chan,
+            MT_NOTE("%-30s %8zu %10.3g %10.3g %9.3g %8.3g %8.3g %10s  %s %s", gw->name, gw->numel,
+                    max_ref, max_err, rel, tol, l2, first, chan,
                     !strcmp(kind, "main")    ? ""
                     : !strcmp(kind, "prelu") ? "(prelu)"
                     : !strcmp(kind, "tie")   ? "(a PReLU tie, see header)"
@@ -292,14 +369,22 @@ static void run_grads(mim_backend *be, const char *be_name)
             "(at most %.0f%%); %d PReLU slopes, worst %.3g (tol %.2g); %d noise slots, worst "
             "max|Δ| %.3g (tol %.g); %d single-channel PReLU ties (at most %d); %d out of "
             "tolerance",
-            be_name, d.n_gi, n_main, TOL_REL, n_mid, TOL_REL_MID, 100 * MAX_SHARE_MID, n_prelu,
-            worst_prelu, TOL_PRELU, n_noise, worst_noise, NOISE_LEVEL, n_tie, MAX_TIES, n_fail);
+            be_name, d.n_gi, n_main, TOL_REL, n_mid, TOL_REL_MID, 100 * mode->max_share_mid,
+            n_prelu, worst_prelu, TOL_PRELU, n_noise, worst_noise,
+            mode->bf16 ? BF16_NOISE : NOISE_LEVEL, n_tie, MAX_TIES, n_fail);
     for (int k = 0; k < 6 && worst[k].name; k++)
         MT_NOTE("%s worst %d: %-30s rel %.3g (tol %.3g)", be_name, k + 1, worst[k].name,
                 worst[k].rel, worst[k].tol);
-    if (n_mid > MAX_SHARE_MID * n_main)
+    double l2_all = all_ref > 0 ? sqrt(all_err / all_ref) : 0;
+    MT_NOTE("%s: the main slots together: relative L2 error %.3g", be_name, l2_all);
+    if (mode->bf16) {
+        if (!(l2_all <= BF16_TOL_L2_ALL))
+            MT_FAIL("bf16: main slots together %.3g > %.2g relative L2", l2_all, BF16_TOL_L2_ALL);
+        check_bf16_infer(m, &d);
+    } else if (n_mid > mode->max_share_mid * n_main) {
         MT_FAIL("%d of %d slots beyond %.g relative: more than %.0f%%", n_mid, n_main, TOL_REL_MID,
-                100 * MAX_SHARE_MID);
+                100 * mode->max_share_mid);
+    }
 out:
     if (host)
         for (int p = 0; p < l->n_params; p++)
@@ -316,7 +401,7 @@ static void test_grads_ref(void)
     mim_backend *be = mim_backend_ref_new();
     MT_CHECK(be != NULL);
     if (be)
-        run_grads(be, "ref");
+        run_grads(be, "ref", &MODE_F32);
     mim_backend_free(be);
 }
 
@@ -326,7 +411,42 @@ static void test_grads_dnnl(void)
     mim_backend *be = mim_backend_dnnl_new(0);
     if (!be)
         MT_SKIP("the oneDNN backend did not start");
-    run_grads(be, "dnnl");
+    run_grads(be, "dnnl", &MODE_F32);
+    mim_backend_free(be);
+#else
+    MT_SKIP("built without oneDNN");
+#endif
+}
+
+/* The same backend with Winograd forced wherever oneDNN has it (MIMICA_DNNL_CONV is read when
+ * the backend starts). */
+static void test_winograd(void)
+{
+#if MIM_HAVE_DNNL
+    setenv("MIMICA_DNNL_CONV", "winograd", 1);
+    mim_backend *be = mim_backend_dnnl_new(0);
+    unsetenv("MIMICA_DNNL_CONV");
+    if (!be)
+        MT_SKIP("the oneDNN backend did not start");
+    run_grads(be, "dnnl-winograd", &MODE_WINOGRAD);
+    mim_backend_free(be);
+#else
+    MT_SKIP("built without oneDNN");
+#endif
+}
+
+static void test_bf16(void)
+{
+#if MIM_HAVE_DNNL
+    mim_backend *be = mim_backend_dnnl_new(0);
+    if (!be)
+        MT_SKIP("the oneDNN backend did not start");
+    if (mim_backend_set_precision(be, MIM_PRECISION_BF16) != MIM_OK) {
+        mim_backend_free(be);
+        MT_SKIP("no bf16 on this CPU (it needs AVX-512)");
+    }
+    MT_NOTE("bf16 %s on this CPU", mim_backend_bf16_native() ? "native" : "emulated by oneDNN");
+    run_grads(be, "dnnl-bf16", &MODE_BF16);
     mim_backend_free(be);
 #else
     MT_SKIP("built without oneDNN");
@@ -338,5 +458,7 @@ int main(int argc, char **argv)
     mt_init(argc, argv);
     MT_RUN(test_grads_ref);
     MT_RUN(test_grads_dnnl);
+    MT_RUN(test_winograd);
+    MT_RUN(test_bf16);
     return mt_done();
 }
