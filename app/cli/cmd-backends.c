@@ -18,7 +18,12 @@ static const char backends_usage[] =
     "                  (auto: the one analysis and training use by default)\n"
     "  --json          one JSON object per line: name, compiled, available, reason\n"
     "\n"
-    "Environment: MIMICA_BACKEND  the backend used when none is named (default: auto)\n";
+    "Environment: MIMICA_BACKEND    the backend used when none is named (default: auto)\n"
+    "             MIMICA_PRECISION  f32 (default) or bf16: dnnl's convolutions read bf16\n"
+    "                               inputs (native with AVX512-BF16/AMX, emulated on other\n"
+    "                               AVX-512 CPUs); weights and gradients stay fp32\n"
+    "             MIMICA_DNNL_CONV  auto (default: Winograd where oneDNN finds it faster),\n"
+    "                               direct or winograd\n";
 
 static const char *const names[] = {"ref", "dnnl", "cuda"};
 static const char *const what[] = {
@@ -119,6 +124,9 @@ static int run_backends(int argc, char **argv)
         } else {
             printf("%-5s %-11s %s\n", names[i], ok ? "available" : "unavailable",
                    ok ? what[i] : why);
+            if (ok && !strcmp(names[i], "dnnl"))
+                printf("%-17s bf16 (MIMICA_PRECISION=bf16): %s on this CPU\n", "",
+                       mim_backend_bf16_native() ? "native" : "emulated by oneDNN, slower");
         }
     }
     if (!json) {
