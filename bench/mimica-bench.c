@@ -10,6 +10,7 @@ extern const mim_bench_cmd mim_bench_landmark;
 extern const mim_bench_cmd mim_bench_face;
 extern const mim_bench_cmd mim_bench_pipeline;
 extern const mim_bench_cmd mim_bench_store;
+extern const mim_bench_cmd mim_bench_share;
 #endif
 
 extern const mim_bench_cmd mim_bench_ops;
@@ -26,6 +27,7 @@ static const mim_bench_cmd *const commands[] = {
     &mim_bench_face,
     &mim_bench_pipeline,
     &mim_bench_store,
+    &mim_bench_share,
 #endif
     NULL,
 };

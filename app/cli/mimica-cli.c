@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jobs/mimica-threads.h"
 #include "mim-version.h"
 #include "mimica-cli.h"
 #include "mimica-config.h"
@@ -55,6 +56,13 @@ static void print_help(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* the commands that compute: OpenMP's idle workers sleep instead of spinning, so that they
+     * leave the cores to other programs between steps (may execute the program again, so it
+     * comes first; the others start once) */
+    static const char *const computing[] = {"analyze", "detect", "train", "eval", "finetune"};
+    for (size_t i = 0; argc > 1 && i < G_N_ELEMENTS(computing); i++)
+        if (strcmp(argv[1], computing[i]) == 0)
+            mimica_threads_wait_passively(argv);
     setlocale(LC_ALL, "");
     /* Numbers on the command line and in CSV/JSON output always use the C locale's '.' */
     setlocale(LC_NUMERIC, "C");

@@ -14,6 +14,7 @@
 #include "mim-sample.h"
 #include "mim-version.h"
 #include "mimica-error.h"
+#include "jobs/mimica-threads.h"
 #include "mimica-teach-data.h"
 #include "store/mimica-store-models.h"
 
@@ -457,6 +458,18 @@ static gboolean finetune_job(MimicaJob *job, gpointer user_data, GError **error)
     Params p;
     if (!parse_params(mimica_job_get_parameters(job), &p, error))
         return FALSE;
+    /* the backends this thread opens (mim_fit_model_open) and the engine's OpenMP loops run on
+     * n_threads threads: MIMICA_THREADS, else the cores the program does not keep for playback */
+    int n_threads = 0;
+    if (!mimica_threads_for_job(&n_threads, error)) {
+        g_prefix_error(error, "fine-tune job: ");
+        params_clear(&p);
+        return FALSE;
+    }
+    const int threads_before = mimica_threads_apply(n_threads);
+    g_debug("fine-tune job %" G_GINT64_FORMAT ": %d compute threads (%d CPUs, %d reserved)",
+            mimica_job_get_id(job), n_threads, mimica_threads_available(),
+            mimica_threads_get_reserved());
     gboolean ok = FALSE;
     char err[1024] = "";
     MimicaModelRow parent = {0};
@@ -646,11 +659,22 @@ out:
     mim_fit_model_close(&fm);
     mimica_model_row_clear(&parent);
     params_clear(&p);
+    mimica_threads_restore(threads_before); /* the runner's thread serves other jobs too */
     if (ok) { /* the work folder is not needed once the model is registered */
         g_unlink(train_path);
         g_unlink(held_path);
         g_unlink(target_path);
         g_unlink(ckpt_path);
+        /* and what a killed run left there: the temporary of a checkpoint or pack it was
+         * writing (full.ckpt.tmp-*, *.pack.tmp-*), else the folder stays for good */
+        GDir *left_dir = g_dir_open(work, 0, NULL);
+        const char *left_name;
+        while (left_dir && (left_name = g_dir_read_name(left_dir))) {
+            g_autofree char *left = g_build_filename(work, left_name, NULL);
+            g_unlink(left);
+        }
+        if (left_dir)
+            g_dir_close(left_dir);
         g_rmdir(work);
     }
     return ok;

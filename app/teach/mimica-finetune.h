@@ -11,6 +11,10 @@
  *   "iters"   quick: Adam steps of the heads (default 300); full: iterations (default 200)
  *   "parent"  model id to start from (default: the model of the most recent analysis that has
  *             a model file)
+ * Threads: the job's backend and the engine's loops run on mimica_threads_for_job() threads
+ * (jobs/mimica-threads.h): MIMICA_THREADS when set (an invalid value fails the job), else the
+ * CPUs the process may use minus the cores the program keeps for playback (1 in the GUI, 0 in
+ * mimica-cli), at least 1.
  * Without "parent", when no analysis of the project used a network model file (the geometry
  * estimator only, as in the demo project), the job starts from a fresh network instead: an
  * untrained AU network (mim_aunet_new, seed MIMICA_FINETUNE_FRESH_SEED) for the AUs the labels
