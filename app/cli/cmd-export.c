@@ -11,8 +11,10 @@ static const char export_usage[] =
     "       mimica-cli export elan FILE --video ID [--annotator NAME]\n"
     "\n"
     "  openface  the video's predictions as an OpenFace 2.2 FeatureExtraction CSV on stdout\n"
-    "            (frame, face_id, timestamp, confidence, success, x_0..x_67, y_0..y_67,\n"
-    "            AU*_r, AU*_c); --model defaults to the newest model with predictions\n"
+    "            (frame, face_id, timestamp, confidence, success, pose_*, x_0..x_67,\n"
+    "            y_0..y_67, AU*_r, AU*_c; an imported OpenFace CSV's other columns, gaze,\n"
+    "            3-D landmarks, p_* and the rest, where OpenFace writes them); --model\n"
+    "            defaults to the newest model with predictions\n"
     "  elan      the annotator's current labels as an ELAN .eaf document on stdout, one tier\n"
     "            per AU; --annotator may be left out when the video has one annotator\n";
 

@@ -10,7 +10,9 @@ static const char import_usage[] =
     "Usage: mimica-cli import openface FILE --video ID CSV\n"
     "\n"
     "  openface  an OpenFace FeatureExtraction CSV (',' or ', ' separated) as predictions of\n"
-    "            the video, under a new model row; prints the model's id\n";
+    "            the video, under a new model row; prints the model's id. Columns Mimica does\n"
+    "            not model (gaze, eye landmarks, 3-D landmarks, p_*, ...) are kept verbatim and\n"
+    "            written back by `export openface`; the summary on stderr counts them\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -51,18 +53,28 @@ static int import_run(int argc, char **argv)
         return usage_error("%s", "--video ID (a number from 1) is required");
 
     GError *error = NULL;
-    gint64 n_rows = 0, model = 0;
+    MimicaOpenFaceImport kept = {0};
+    gint64 model = 0;
     g_autoptr(MimicaStore) store = mimica_store_open(file, &error);
     if (store && mimica_store_apply_busy_timeout_env(store, &error))
-        model = mimica_store_import_openface_csv(store, video_id, csv, &n_rows, &error);
+        model = mimica_store_import_openface_csv(store, video_id, csv, &kept, &error);
     if (!model) {
         fprintf(stderr, "mimica-cli import openface: %s\n", error->message);
         g_error_free(error);
         return 1;
     }
     printf("%lld\n", (long long)model);
-    fprintf(stderr, "mimica-cli import openface: %lld rows as model %lld\n", (long long)n_rows,
-            (long long)model);
+    /* what was kept: nothing of the file is dropped without a word */
+    fprintf(stderr,
+            "mimica-cli import openface: %lld rows as model %lld; of %d columns %d in Mimica's"
+            " fields, %d more kept verbatim for export%s",
+            (long long)kept.n_rows, (long long)model, kept.n_columns, kept.n_mimica, kept.n_extra,
+            kept.n_extra ? " (gaze, eye and 3-D landmarks, p_*, ...)" : "");
+    if (kept.n_confidence_nan)
+        fprintf(stderr, "; confidence nan on %lld rows not kept (stored as 0)\n",
+                (long long)kept.n_confidence_nan);
+    else
+        fputs(", none dropped\n", stderr);
     return fflush(stdout) == 0 ? 0 : 1;
 }
 

@@ -467,7 +467,41 @@ typedef struct {
     int col_r[MAX_AUS]; /* column of AUnn_r, or -1 */
     int col_c[MAX_AUS]; /* column of AUnn_c, or -1 */
     gboolean have_r;
+    /* The columns Mimica does not model, in file order: kept verbatim (006-openface-extras.sql) */
+    int n_extra;
+    int *extra_col;         /* column in the file */
+    guint8 *extra_after;    /* block of ours it follows (EXTRA_AFTER_*) */
+    GPtrArray *extra_names; /* char*, owned */
+    int *extra_decimals;    /* the most digits after the point seen, 0..MAX_DECIMALS */
 } OpenFaceColumns;
+
+/* The blocks of Mimica's columns in the OpenFace export, in OpenFace's order; an extra column
+ * goes back after the block it followed in the file (openface_columns.after). */
+enum {
+    EXTRA_AFTER_NONE,      /* before frame */
+    EXTRA_AFTER_FRAME,     /* frame, face_id, timestamp, confidence, success */
+    EXTRA_AFTER_POSE,      /* pose_Tx .. pose_Rz */
+    EXTRA_AFTER_LANDMARKS, /* x_0 .. y_67 */
+    EXTRA_AFTER_AU_R,
+    EXTRA_AFTER_AU_C,
+    N_EXTRA_AFTER
+};
+
+#define MAX_DECIMALS 17
+/* An extra value must fit a float32 (the landmark rule: 1e300 and inf are refused). */
+#define EXTRA_MAX_ABS 1e38
+
+static void openface_columns_free(OpenFaceColumns *c)
+{
+    if (!c)
+        return;
+    g_free(c->extra_col);
+    g_free(c->extra_after);
+    g_free(c->extra_decimals);
+    if (c->extra_names)
+        g_ptr_array_unref(c->extra_names);
+    g_free(c);
+}
 
 static gboolean openface_header(CsvReader *r, OpenFaceColumns *c, GError **error)
 {
@@ -482,10 +516,17 @@ static gboolean openface_header(CsvReader *r, OpenFaceColumns *c, GError **error
     int au_r[100], au_c[100];
     for (int i = 0; i < 100; i++)
         au_r[i] = au_c[i] = -1;
+    c->n_extra = 0;
+    c->extra_col = g_new(int, r->fields->len);
+    c->extra_after = g_new(guint8, r->fields->len);
+    c->extra_decimals = g_new0(int, r->fields->len);
+    c->extra_names = g_ptr_array_new_with_free_func(g_free);
+    guint8 after = EXTRA_AFTER_NONE;
     for (guint i = 0; i < r->fields->len; i++) {
         const char *name = csv_field(r, i);
         int *slot = NULL;
         gint64 k;
+        guint8 block = EXTRA_AFTER_FRAME;
         if (strcmp(name, "frame") == 0)
             slot = &c->frame;
         else if (strcmp(name, "face_id") == 0)
@@ -497,22 +538,32 @@ static gboolean openface_header(CsvReader *r, OpenFaceColumns *c, GError **error
         else if (strcmp(name, "success") == 0)
             slot = &c->success;
         else if (g_str_has_prefix(name, "pose_") && strlen(name) == 7) {
+            block = EXTRA_AFTER_POSE;
             for (int p = 0; p < 6; p++)
                 if (strcmp(name, pose_names[p]) == 0)
                     slot = &c->pose[p];
         } else if ((name[0] == 'x' || name[0] == 'y') && name[1] == '_' &&
                    g_ascii_string_to_signed(name + 2, 10, 0, N_LANDMARKS - 1, &k, NULL)) {
+            block = EXTRA_AFTER_LANDMARKS;
             slot = name[0] == 'x' ? &c->x[k] : &c->y[k];
             if (*slot < 0)
                 *(name[0] == 'x' ? &n_x : &n_y) += 1;
         } else if (g_str_has_prefix(name, "AU") && strlen(name) == 6 && name[4] == '_' &&
                    (name[5] == 'r' || name[5] == 'c')) {
             char num[3] = {name[2], name[3], 0};
+            block = name[5] == 'r' ? EXTRA_AFTER_AU_R : EXTRA_AFTER_AU_C;
             if (g_ascii_string_to_signed(num, 10, 1, 99, &k, NULL))
                 slot = name[5] == 'r' ? &au_r[k] : &au_c[k];
         }
-        if (!slot)
-            continue; /* gaze, 3D landmarks, shape parameters: not stored */
+        if (!slot) {
+            /* gaze, eye landmarks, 3-D landmarks, shape parameters, ...: kept verbatim, to go
+             * back after the block of ours that they followed */
+            c->extra_col[c->n_extra] = (int)i;
+            c->extra_after[c->n_extra++] = after;
+            g_ptr_array_add(c->extra_names, g_strdup(name));
+            continue;
+        }
+        after = block;
         if (*slot >= 0) {
             g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
                         "%s:%d: column '%s' appears twice", r->path, r->line, name);
@@ -587,20 +638,105 @@ static gint64 face_id_for(MimicaStore *store, GHashTable *faces, gint64 video_id
     return id;
 }
 
+/* Digits after the point that TEXT (a number parse_double took) prints, 0..MAX_DECIMALS: "0.25"
+ * 2, "1.5e-05" 6, "2e3" 0; a hexadecimal float gets the most. */
+static int text_decimals(const char *text)
+{
+    if (strpbrk(text, "xX"))
+        return MAX_DECIMALS;
+    gint64 d = 0;
+    const char *dot = strchr(text, '.');
+    for (const char *p = dot ? dot + 1 : ""; g_ascii_isdigit(*p); p++)
+        d++;
+    const char *e = strpbrk(text, "eE");
+    if (e)
+        d -= CLAMP(g_ascii_strtoll(e + 1, NULL, 10), -1000, 1000);
+    return (int)CLAMP(d, 0, MAX_DECIMALS);
+}
+
+static const double powers_of_ten[MAX_DECIMALS + 1] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,
+                                                       1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                                       1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
+
+/* An extra column's value: a finite number within +-EXTRA_MAX_ABS (as landmarks: OpenFace
+ * writes no nan in these columns). */
+static gboolean parse_extra(CsvReader *r, const char *column, const char *text, double *out,
+                            GError **error)
+{
+    if (!parse_double(r, column, text, out, error))
+        return FALSE;
+    if (isnan(*out) || fabs(*out) > EXTRA_MAX_ABS) {
+        g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE,
+                    "%s:%d: %s: %s is %s (want a number within +-%g)", r->path, r->line, column,
+                    text, isnan(*out) ? "not a number" : "out of range", EXTRA_MAX_ABS);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* The extra values of a row as a blob (006-openface-extras.sql): float32 when each value comes
+ * back from its float32 within a quarter of its last printed digit (so it prints the same),
+ * else float64. Returns the blob's size in bytes. */
+static int extras_to_blob(const double *v, const int *decimals, int n, guint8 *blob)
+{
+    gboolean f32 = TRUE;
+    for (int j = 0; j < n && f32; j++)
+        f32 = fabs((double)(float)v[j] - v[j]) <= 0.25 / powers_of_ten[decimals[j]];
+    for (int j = 0; j < n; j++) {
+        if (f32) {
+            float f = (float)v[j];
+            guint32 u;
+            memcpy(&u, &f, 4);
+            u = GUINT32_TO_LE(u);
+            memcpy(blob + 4 * j, &u, 4);
+        } else {
+            guint64 u;
+            memcpy(&u, &v[j], 8);
+            u = GUINT64_TO_LE(u);
+            memcpy(blob + 8 * j, &u, 8);
+        }
+    }
+    return (f32 ? 4 : 8) * n;
+}
+
+/* Value J of an extras blob of N values (float32 or float64, by its size). */
+static double extras_value(const guint8 *blob, int bytes, int n, int j)
+{
+    if (bytes == 4 * n) {
+        guint32 u;
+        float f;
+        memcpy(&u, blob + 4 * j, 4);
+        u = GUINT32_FROM_LE(u);
+        memcpy(&f, &u, 4);
+        return f;
+    }
+    guint64 u;
+    double d;
+    memcpy(&u, blob + 8 * j, 8);
+    u = GUINT64_FROM_LE(u);
+    memcpy(&d, &u, 8);
+    return d;
+}
+
 gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, const char *csv_path,
-                                        gint64 *n_rows, GError **error)
+                                        MimicaOpenFaceImport *summary, GError **error)
 {
     CsvReader r;
-    if (n_rows)
-        *n_rows = 0;
+    if (summary)
+        memset(summary, 0, sizeof *summary);
     if (!csv_open(&r, csv_path, error))
         return 0;
     OpenFaceColumns *c = g_new0(OpenFaceColumns, 1);
     GHashTable *faces = g_hash_table_new(g_direct_hash, g_direct_equal);
     GError *local = NULL;
-    gint64 model_id = 0, count = 0;
+    gint64 model_id = 0, count = 0, n_confidence_nan = 0;
+    double *extra = NULL;
+    int *extra_dec = NULL;
+    guint8 *extra_blob = NULL;
     gboolean in_tx = FALSE;
     g_autoptr(GString) aus_text = g_string_new(NULL);
+    g_autoptr(GString) aus_r = g_string_new(NULL); /* the file's AUnn_r columns: "1,2,4" */
+    g_autoptr(GString) aus_c = g_string_new(NULL);
     MimicaVideoFacts facts = {0};
 
     if (!mimica_store_get_video(store, video_id, &facts, &local))
@@ -639,11 +775,14 @@ gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, con
     sqlite3_stmt *ins = _mimica_store_stmt(
         store,
         "INSERT INTO predictions (face_id, model_id, frame, timestamp, confidence, success,"
-        " landmarks, au_prob, au_intensity, pose) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-        " ?10)",
+        " landmarks, au_prob, au_intensity, pose, extras) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+        " ?8, ?9, ?10, ?11)",
         &local);
     if (!ins)
         goto fail;
+    extra = g_new(double, c->n_extra + 1);
+    extra_dec = g_new(int, c->n_extra + 1);
+    extra_blob = g_malloc(8 * (gsize)c->n_extra + 1);
     float lm[2 * N_LANDMARKS], prob[MAX_AUS], inten[MAX_AUS], pose[6];
     guint32 lm_le[2 * N_LANDMARKS], prob_le[MAX_AUS], inten_le[MAX_AUS], pose_le[6];
     while (csv_next(&r, &local)) {
@@ -696,6 +835,14 @@ gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, con
                 !parse_float(&r, "AU_r", csv_field(&r, c->col_r[a]), 1e3, TRUE, &inten[a], &local))
                 goto fail;
         }
+        for (int j = 0; j < c->n_extra; j++) {
+            const char *text = csv_field(&r, c->extra_col[j]);
+            if (!parse_extra(&r, c->extra_names->pdata[j], text, &extra[j], &local))
+                goto fail;
+            extra_dec[j] = text_decimals(text);
+            c->extra_decimals[j] = MAX(c->extra_decimals[j], extra_dec[j]);
+        }
+        n_confidence_nan += isnan(conf);
         gint64 face = face_id_for(store, faces, video_id, track, &local);
         if (!face)
             goto fail;
@@ -717,10 +864,16 @@ gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, con
             _mimica_store_floats_to_le(inten, inten_le, c->n_aus);
             sqlite3_bind_blob(ins, 9, inten_le, 4 * c->n_aus, SQLITE_STATIC);
         }
-        if (c->have_pose && success) {
+        /* The pose as the file gives it, also where the face was not found (OpenFace writes
+         * the last estimate or zeros there): the export gives it back. */
+        if (c->have_pose) {
             _mimica_store_floats_to_le(pose, pose_le, 6);
             sqlite3_bind_blob(ins, 10, pose_le, sizeof pose_le, SQLITE_STATIC);
         }
+        if (c->n_extra > 0)
+            sqlite3_bind_blob(ins, 11, extra_blob,
+                              extras_to_blob(extra, extra_dec, c->n_extra, extra_blob),
+                              SQLITE_STATIC);
         rc = sqlite3_step(ins);
         sqlite3_reset(ins);
         if (rc != SQLITE_DONE) {
@@ -733,6 +886,46 @@ gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, con
     }
     if (local)
         goto fail;
+    /* The AU columns the file had, and the extra columns' names, once for the import */
+    for (int a = 0; a < c->n_aus; a++) {
+        if (c->col_r[a] >= 0)
+            g_string_append_printf(aus_r, "%s%d", aus_r->len ? "," : "", c->aus[a]);
+        if (c->col_c[a] >= 0)
+            g_string_append_printf(aus_c, "%s%d", aus_c->len ? "," : "", c->aus[a]);
+    }
+    st = _mimica_store_stmt(
+        store, "INSERT INTO openface_imports (model_id, aus_r, aus_c) VALUES (?1, ?2, ?3)", &local);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, model_id);
+    sqlite3_bind_text(st, 2, aus_r->str, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, aus_c->str, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        _mimica_store_set_error(store, rc, &local, "importing OpenFace CSV");
+        goto fail;
+    }
+    st = _mimica_store_stmt(store,
+                            "INSERT INTO openface_columns (model_id, idx, name, after, decimals)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5)",
+                            &local);
+    if (!st)
+        goto fail;
+    for (int j = 0; j < c->n_extra; j++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, model_id);
+        sqlite3_bind_int(st, 2, j);
+        sqlite3_bind_text(st, 3, c->extra_names->pdata[j], -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, c->extra_after[j]);
+        sqlite3_bind_int(st, 5, c->extra_decimals[j]);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            _mimica_store_set_error(store, rc, &local, "importing OpenFace CSV's columns");
+            goto fail;
+        }
+    }
     st = _mimica_store_stmt(store,
                             "UPDATE faces SET first_frame = (SELECT min(frame) FROM predictions"
                             " WHERE face_id = faces.id), last_frame = (SELECT max(frame) FROM"
@@ -749,8 +942,13 @@ gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, con
     }
     if (!_mimica_store_commit(store, "importing OpenFace CSV", &local))
         goto fail;
-    if (n_rows)
-        *n_rows = count;
+    if (summary) {
+        summary->n_rows = count;
+        summary->n_columns = (int)n_columns;
+        summary->n_extra = c->n_extra;
+        summary->n_mimica = (int)n_columns - c->n_extra;
+        summary->n_confidence_nan = n_confidence_nan;
+    }
     goto done;
 fail:
     if (in_tx)
@@ -761,7 +959,10 @@ fail:
 done:
     mimica_video_facts_clear(&facts);
     g_hash_table_destroy(faces);
-    g_free(c);
+    openface_columns_free(c);
+    g_free(extra);
+    g_free(extra_dec);
+    g_free(extra_blob);
     csv_close(&r);
     return model_id;
 }
@@ -779,6 +980,138 @@ static void put_number(FILE *out, const char *format, double v)
 static int compare_ints(gconstpointer a, gconstpointer b)
 {
     return *(const int *)a - *(const int *)b;
+}
+
+/* The extra columns of an OpenFace import (openface_columns), in file order. */
+typedef struct {
+    int n;
+    GPtrArray *names; /* char*, owned */
+    GArray *after;    /* guint8: EXTRA_AFTER_* */
+    GArray *format;   /* char[8]: "%.3f" with the column's decimals */
+} ExtraColumns;
+
+static void extra_columns_clear(ExtraColumns *x)
+{
+    if (x->names)
+        g_ptr_array_unref(x->names);
+    if (x->after)
+        g_array_unref(x->after);
+    if (x->format)
+        g_array_unref(x->format);
+    memset(x, 0, sizeof *x);
+}
+
+/* Reads MODEL's extra columns into X (none for a model that is no OpenFace import). */
+static gboolean extra_columns_load(MimicaStore *store, gint64 model_id, ExtraColumns *x,
+                                   GError **error)
+{
+    x->n = 0;
+    x->names = g_ptr_array_new_with_free_func(g_free);
+    x->after = g_array_new(FALSE, FALSE, sizeof(guint8));
+    x->format = g_array_new(FALSE, FALSE, 8);
+    sqlite3_stmt *st = _mimica_store_stmt(store,
+                                          "SELECT idx, name, after, decimals FROM openface_columns"
+                                          " WHERE model_id = ?1 ORDER BY idx",
+                                          error);
+    if (!st)
+        return FALSE;
+    sqlite3_bind_int64(st, 1, model_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_int64(st, 0) != x->n) {
+            sqlite3_reset(st);
+            g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_CORRUPT,
+                        "%s: model %lld: its OpenFace columns are not numbered 0, 1, 2, ...",
+                        store->path, (long long)model_id);
+            return FALSE;
+        }
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        g_ptr_array_add(x->names, g_strdup(name ? name : ""));
+        guint8 after = (guint8)CLAMP(sqlite3_column_int(st, 2), 0, N_EXTRA_AFTER - 1);
+        g_array_append_val(x->after, after);
+        char format[8];
+        g_snprintf(format, sizeof format, "%%.%df",
+                   CLAMP(sqlite3_column_int(st, 3), 0, MAX_DECIMALS));
+        g_array_append_vals(x->format, format, 1);
+        x->n++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        _mimica_store_set_error(store, rc, error, "exporting OpenFace CSV");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* One of openface_imports' AU lists ('' for none) into IN_LIST (per AU of AUS); FALSE if it is
+ * no AU list. */
+static gboolean au_columns_from_text(const char *text, const int *aus, int n_aus, gboolean *in_list)
+{
+    int listed[MAX_AUS], n_listed = 0;
+    if (*text && !_mimica_store_parse_au_list(text, listed, &n_listed))
+        return FALSE;
+    for (int a = 0; a < n_aus; a++) {
+        in_list[a] = FALSE;
+        for (int k = 0; k < n_listed; k++)
+            in_list[a] |= listed[k] == aus[a];
+    }
+    return TRUE;
+}
+
+/* For an OpenFace import, its AU columns as the file had them into HAS_R and HAS_C (left as
+ * they are for other models). */
+static gboolean openface_au_columns(MimicaStore *store, gint64 model_id, const int *aus, int n_aus,
+                                    gboolean *has_r, gboolean *has_c, GError **error)
+{
+    sqlite3_stmt *st = _mimica_store_stmt(
+        store, "SELECT aus_r, aus_c FROM openface_imports WHERE model_id = ?1", error);
+    if (!st)
+        return FALSE;
+    sqlite3_bind_int64(st, 1, model_id);
+    int rc = sqlite3_step(st);
+    gboolean ok = rc == SQLITE_DONE;
+    if (rc == SQLITE_ROW) {
+        const char *r = (const char *)sqlite3_column_text(st, 0);
+        const char *c = (const char *)sqlite3_column_text(st, 1);
+        ok = r && c && au_columns_from_text(r, aus, n_aus, has_r) &&
+             au_columns_from_text(c, aus, n_aus, has_c);
+        if (!ok)
+            g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_CORRUPT,
+                        "%s: model %lld: its OpenFace AU columns are not lists of AU numbers",
+                        store->path, (long long)model_id);
+    } else if (!ok) {
+        _mimica_store_set_error(store, rc, error, "exporting OpenFace CSV");
+    }
+    sqlite3_reset(st);
+    return ok;
+}
+
+/* The names of the extra columns that go after block AFTER; *FIRST: nothing written yet. */
+static void put_extra_names(FILE *out, const ExtraColumns *x, int after, gboolean *first)
+{
+    for (int j = 0; j < x->n; j++)
+        if (g_array_index(x->after, guint8, j) == after) {
+            if (!*first)
+                fputs(", ", out);
+            *first = FALSE;
+            csv_write_text(out, x->names->pdata[j]);
+        }
+}
+
+/* Their values from a row's extras BLOB of BYTES (checked: 4 or 8 bytes a value). */
+static void put_extra_values(FILE *out, const ExtraColumns *x, int after, const guint8 *blob,
+                             int bytes, gboolean *first)
+{
+    char buf[128]; /* 1e38 with 17 decimals */
+    for (int j = 0; j < x->n; j++)
+        if (g_array_index(x->after, guint8, j) == after) {
+            if (!*first)
+                fputs(", ", out);
+            *first = FALSE;
+            fputs(g_ascii_formatd(buf, sizeof buf, &g_array_index(x->format, char, 8 * j),
+                                  extras_value(blob, bytes, x->n, j)),
+                  out);
+        }
 }
 
 gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, gint64 model_id,
@@ -856,8 +1189,8 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
     rc = sqlite3_prepare_v2(
         store->db,
         "SELECT p.frame, f.track, p.timestamp, p.confidence, p.success, p.landmarks,"
-        " p.au_prob, p.au_intensity, p.pose FROM predictions p JOIN faces f ON f.id = p.face_id"
-        " WHERE f.video_id = ?1 AND p.model_id = ?2 ORDER BY p.frame, f.track",
+        " p.au_prob, p.au_intensity, p.pose, p.extras FROM predictions p JOIN faces f ON"
+        " f.id = p.face_id WHERE f.video_id = ?1 AND p.model_id = ?2 ORDER BY p.frame, f.track",
         -1, &rows, NULL);
     if (rc != SQLITE_OK) {
         _mimica_store_set_error(store, rc, error, "exporting OpenFace CSV");
@@ -872,7 +1205,25 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
     }
     gboolean has_r[MAX_AUS] = {0}, has_c[MAX_AUS] = {0}, has_pose = FALSE, ok = TRUE;
     float prob[MAX_AUS], inten[MAX_AUS], lm[2 * N_LANDMARKS], pose[6];
+    /* The columns an OpenFace import kept beyond ours; every row of it has their values. */
+    ExtraColumns x = {0};
+    if (!extra_columns_load(store, model_id, &x, error)) {
+        ok = FALSE;
+        goto out;
+    }
     while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
+        gboolean blob = sqlite3_column_type(rows, 9) == SQLITE_BLOB;
+        int bytes = sqlite3_column_bytes(rows, 9);
+        if (x.n && (!blob || (bytes != 4 * x.n && bytes != 8 * x.n))) {
+            g_set_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_CORRUPT,
+                        "%s: model %lld, frame %lld, face %lld: %d bytes of extra OpenFace"
+                        " values, want %d (float32) or %d (float64)",
+                        store->path, (long long)model_id,
+                        (long long)sqlite3_column_int64(rows, 0) + 1,
+                        (long long)sqlite3_column_int64(rows, 1), bytes, 4 * x.n, 8 * x.n);
+            ok = FALSE;
+            goto out;
+        }
         has_pose |= sqlite3_column_type(rows, 8) == SQLITE_BLOB;
         if (_mimica_store_floats_from_blob(sqlite3_column_blob(rows, 6),
                                            sqlite3_column_bytes(rows, 6), prob, n_aus))
@@ -889,10 +1240,15 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
         goto out;
     }
     /* An AU of the model with no value at all (a model whose outputs are all NaN) still gets
-     * its presence column, as nan: the columns say what the model is. */
+     * its presence column, as nan: the columns say what the model is. An OpenFace import's AU
+     * columns are the file's, even one that is nan throughout. */
     for (int a = 0; a < n_aus; a++)
         if (!has_c[a] && !has_r[a])
             has_c[a] = TRUE;
+    if (!openface_au_columns(store, model_id, aus, n_aus, has_r, has_c, error)) {
+        ok = FALSE;
+        goto out;
+    }
     /* Columns in ascending AU number, as OpenFace writes them. */
     int order[MAX_AUS][2];
     for (int a = 0; a < n_aus; a++) {
@@ -901,39 +1257,56 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
     }
     qsort(order, n_aus, sizeof order[0], compare_ints);
 
-    fputs("frame, face_id, timestamp, confidence, success", out);
+    gboolean first = TRUE;
+    put_extra_names(out, &x, EXTRA_AFTER_NONE, &first);
+    fprintf(out, "%sframe, face_id, timestamp, confidence, success", first ? "" : ", ");
+    first = FALSE;
+    put_extra_names(out, &x, EXTRA_AFTER_FRAME, &first);
     if (has_pose)
         fputs(", pose_Tx, pose_Ty, pose_Tz, pose_Rx, pose_Ry, pose_Rz", out);
+    put_extra_names(out, &x, EXTRA_AFTER_POSE, &first);
     for (int i = 0; i < N_LANDMARKS; i++)
         fprintf(out, ", x_%d", i);
     for (int i = 0; i < N_LANDMARKS; i++)
         fprintf(out, ", y_%d", i);
+    put_extra_names(out, &x, EXTRA_AFTER_LANDMARKS, &first);
     for (int k = 0; k < n_aus; k++)
         if (has_r[order[k][1]])
             fprintf(out, ", AU%02d_r", order[k][0]);
+    put_extra_names(out, &x, EXTRA_AFTER_AU_R, &first);
     for (int k = 0; k < n_aus; k++)
         if (has_c[order[k][1]])
             fprintf(out, ", AU%02d_c", order[k][0]);
+    put_extra_names(out, &x, EXTRA_AFTER_AU_C, &first);
     fputc('\n', out);
 
     sqlite3_reset(rows);
     while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
-        fprintf(out, "%lld, %lld", (long long)sqlite3_column_int64(rows, 0) + 1,
+        const guint8 *xv = sqlite3_column_blob(rows, 9);
+        int xbytes = sqlite3_column_bytes(rows, 9);
+        first = TRUE;
+        put_extra_values(out, &x, EXTRA_AFTER_NONE, xv, xbytes, &first);
+        fprintf(out, "%s%lld, %lld", first ? "" : ", ",
+                (long long)sqlite3_column_int64(rows, 0) + 1,
                 (long long)sqlite3_column_int64(rows, 1));
+        first = FALSE;
         put_number(out, "%.3f", sqlite3_column_double(rows, 2));
         put_number(out, "%.3f", sqlite3_column_double(rows, 3));
         fprintf(out, ", %d", sqlite3_column_int(rows, 4));
+        put_extra_values(out, &x, EXTRA_AFTER_FRAME, xv, xbytes, &first);
         /* OpenFace writes zeros where tracking failed */
         if (has_pose && !_mimica_store_floats_from_blob(sqlite3_column_blob(rows, 8),
                                                         sqlite3_column_bytes(rows, 8), pose, 6))
             memset(pose, 0, sizeof pose);
         for (int k = 0; has_pose && k < 6; k++)
             put_number(out, k < 3 ? "%.3f" : "%.6f", pose[k]);
+        put_extra_values(out, &x, EXTRA_AFTER_POSE, xv, xbytes, &first);
         if (!_mimica_store_floats_from_blob(sqlite3_column_blob(rows, 5),
                                             sqlite3_column_bytes(rows, 5), lm, 2 * N_LANDMARKS))
             memset(lm, 0, sizeof lm);
         for (int i = 0; i < 2 * N_LANDMARKS; i++)
             put_number(out, "%.3f", lm[i]);
+        put_extra_values(out, &x, EXTRA_AFTER_LANDMARKS, xv, xbytes, &first);
         gboolean have_p = _mimica_store_floats_from_blob(
             sqlite3_column_blob(rows, 6), sqlite3_column_bytes(rows, 6), prob, n_aus);
         gboolean have_i = _mimica_store_floats_from_blob(
@@ -947,6 +1320,7 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
             else
                 fputs(", nan", out);
         }
+        put_extra_values(out, &x, EXTRA_AFTER_AU_R, xv, xbytes, &first);
         for (int k = 0; k < n_aus; k++) {
             int a = order[k][1];
             if (!has_c[a])
@@ -957,6 +1331,7 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
             else
                 fputs(", nan", out);
         }
+        put_extra_values(out, &x, EXTRA_AFTER_AU_C, xv, xbytes, &first);
         fputc('\n', out);
     }
     if (rc != SQLITE_DONE) {
@@ -964,6 +1339,7 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
         ok = FALSE;
     }
 out:
+    extra_columns_clear(&x);
     sqlite3_finalize(rows);
     sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL);
     return ok && finish_output(out, "OpenFace CSV", error);

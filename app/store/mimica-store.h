@@ -32,7 +32,7 @@ typedef enum {
 GQuark mimica_store_error_quark(void);
 
 /* The schema this build writes; user_version of every file it has opened for writing. */
-#define MIMICA_STORE_SCHEMA_VERSION 5
+#define MIMICA_STORE_SCHEMA_VERSION 6
 /* PRAGMA application_id of a Mimica project: 'MIMI'. */
 #define MIMICA_STORE_APPLICATION_ID 0x4d494d49
 /* Default wait for another writer's lock, in milliseconds. */
@@ -294,14 +294,33 @@ gboolean mimica_store_export_labels_csv(MimicaStore *store, FILE *out, GError **
  * be "," or ", "; the event column is ignored. Returns the number of rows, -1 on error. */
 gint64 mimica_store_import_labels_csv(MimicaStore *store, const char *csv_path, GError **error);
 
+/* What an OpenFace import kept. Every column of the file is either stored in Mimica's own fields
+ * or kept verbatim as an extra column; the counts say which. */
+typedef struct {
+    gint64 n_rows; /* prediction rows (one per face and frame) */
+    int n_columns; /* columns of the file */
+    int n_mimica;  /* stored in Mimica's fields: frame, face_id, timestamp, confidence, success,
+                    * pose_*, x_0..y_67, AUnn_r, AUnn_c */
+    int n_extra;   /* every other column (gaze, eye_lmk_*, X_/Y_/Z_, p_*, ...), values kept
+                    * (float32, or float64 where that is needed to give a value back) */
+    gint64 n_confidence_nan; /* rows whose confidence was nan: not kept (stored, exported as 0) */
+} MimicaOpenFaceImport;
+
 /* OpenFace 2.x FeatureExtraction CSV (',' or ', ' separated). Creates a model row named
- * "OpenFace import" for the AU columns found, a face per face_id, and a prediction per row.
- * Returns the new model's id, 0 on error; *N_ROWS (may be NULL) gets the row count. */
+ * "OpenFace import" for the AU columns found, a face per face_id, and a prediction per row; the
+ * columns Mimica does not model are kept with the row (openface_columns, predictions.extras).
+ * A value that is not a finite number within +-1e38 is refused at file:line (AU columns may be
+ * nan). Returns the new model's id, 0 on error; *SUMMARY (may be NULL) says what was kept. */
 gint64 mimica_store_import_openface_csv(MimicaStore *store, gint64 video_id, const char *csv_path,
-                                        gint64 *n_rows, GError **error);
+                                        MimicaOpenFaceImport *summary, GError **error);
 /* Writes the predictions of VIDEO by MODEL (0 = the newest model with predictions for it) with
  * OpenFace 2.2's column names and order: frame, face_id, timestamp, confidence, success,
- * x_0..x_67, y_0..y_67, AU*_r (AUs with intensities), AU*_c; separator ", " as OpenFace. */
+ * pose_Tx..pose_Rz (where the rows have a pose), x_0..x_67, y_0..y_67, AU*_r (AUs with
+ * intensities), AU*_c; separator ", " as OpenFace. Timestamp, confidence, pose_T* and landmarks
+ * have 3 decimals, pose_R* 6, AUs 2 (OpenFace 2.2 writes timestamp 3, confidence 2, pose_T* and
+ * landmarks 1, pose_R* 3, AU*_r 2, AU*_c 1: nothing it printed is lost). The rows of an
+ * OpenFace import also get the file's other columns back, where OpenFace writes them (gaze and
+ * eye landmarks after success, 3-D landmarks and p_* after y_67, ...), with the file's decimals. */
 gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, gint64 model_id,
                                           FILE *out, GError **error);
 

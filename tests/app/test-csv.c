@@ -367,7 +367,7 @@ static char *make_openface(int n_frames, const char *sep, guint32 seed, GArray *
             char buf[G_ASCII_DTOSTR_BUF_SIZE];
             for (guint i = 0; i < cols->len; i++) {
                 const char *name = cols->pdata[i];
-                double v = 0.5; /* gaze, 3D: not kept */
+                double v = 0.5; /* gaze, 3-D, p_*: kept verbatim */
                 int k;
                 if (strcmp(name, "frame") == 0)
                     v = fr;
@@ -416,33 +416,32 @@ static gboolean export_openface(MimicaStore *store, FILE *out, gpointer data, GE
     return mimica_store_export_openface_csv(store, e->video, e->model, out, error);
 }
 
-/* Parses our export (", " separated) and compares it with the rows written. */
+static guint column_of(GStrv header, const char *name)
+{
+    for (guint i = 0; header[i]; i++)
+        if (strcmp(header[i], name) == 0)
+            return i;
+    g_error("no column '%s' in the export", name);
+}
+
+/* Parses our export (", " separated) and compares it with the rows written: the header is the
+ * file's (OpenFace 2.2's, 714 columns), values of Mimica's columns by name, the other columns
+ * (0.5 in make_openface) as written. */
 static void check_openface_export(const char *text, GArray *rows)
 {
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
     g_auto(GStrv) header = g_strsplit(lines[0], ", ", -1);
-    /* Column names and order: OpenFace 2.2's, for the blocks we keep. */
     g_autoptr(GPtrArray) want = g_ptr_array_new_with_free_func(g_free);
-    const char *head[] = {"frame", "face_id", "timestamp", "confidence", "success"};
-    for (unsigned i = 0; i < 5; i++)
-        g_ptr_array_add(want, g_strdup(head[i]));
-    for (const char *c = "TR"; *c; c++)
-        for (const char *d = "xyz"; *d; d++)
-            g_ptr_array_add(want, g_strdup_printf("pose_%c%c", *c, *d));
-    for (int i = 0; i < 68; i++)
-        g_ptr_array_add(want, g_strdup_printf("x_%d", i));
-    for (int i = 0; i < 68; i++)
-        g_ptr_array_add(want, g_strdup_printf("y_%d", i));
-    for (int i = 0; i < 17; i++)
-        g_ptr_array_add(want, g_strdup_printf("AU%02d_r", aus_r[i]));
-    for (int i = 0; i < 18; i++)
-        g_ptr_array_add(want, g_strdup_printf("AU%02d_c", aus_c[i]));
+    openface_header(want);
     g_assert_cmpuint(g_strv_length(header), ==, want->len);
     for (guint i = 0; i < want->len; i++)
         if (strcmp(header[i], want->pdata[i]) != 0)
             g_error("column %u is '%s', want '%s'", i, header[i], (char *)want->pdata[i]);
-    double max_lm = 0, max_r = 0, max_ts = 0, max_pose = 0;
-    int c_mismatch = 0;
+    guint c_ts = column_of(header, "timestamp"), c_pose = column_of(header, "pose_Tx");
+    guint c_x = column_of(header, "x_0"), c_y = column_of(header, "y_0");
+    guint c_r = column_of(header, "AU01_r"), c_c = column_of(header, "AU01_c");
+    double max_lm = 0, max_r = 0, max_ts = 0, max_pose = 0, max_extra = 0;
+    int c_mismatch = 0, n_extra = 0;
     guint n = 0;
     for (; lines[n + 1] && *lines[n + 1]; n++) {
         g_auto(GStrv) v = g_strsplit(lines[n + 1], ", ", -1);
@@ -452,29 +451,33 @@ static void check_openface_export(const char *text, GArray *rows)
         g_assert_cmpint(atoi(v[0]), ==, r->frame);
         g_assert_cmpint(atoi(v[1]), ==, r->face);
         g_assert_cmpint(atoi(v[4]), ==, r->success);
-        max_ts = fmax(max_ts, fabs(g_ascii_strtod(v[2], NULL) - r->ts));
-        /* pose is kept where the face was found (OpenFace's zeros elsewhere) */
+        max_ts = fmax(max_ts, fabs(g_ascii_strtod(v[c_ts], NULL) - r->ts));
+        /* pose as the file gave it, also where the face was not found */
         for (int i = 0; i < 6; i++)
-            max_pose = fmax(max_pose,
-                            fabs(g_ascii_strtod(v[5 + i], NULL) - (r->success ? r->pose[i] : 0.0)));
+            max_pose = fmax(max_pose, fabs(g_ascii_strtod(v[c_pose + i], NULL) - r->pose[i]));
         for (int i = 0; i < 68; i++) {
-            max_lm = fmax(max_lm, fabs(g_ascii_strtod(v[11 + i], NULL) - r->x[i]));
-            max_lm = fmax(max_lm, fabs(g_ascii_strtod(v[79 + i], NULL) - r->y[i]));
+            max_lm = fmax(max_lm, fabs(g_ascii_strtod(v[c_x + i], NULL) - r->x[i]));
+            max_lm = fmax(max_lm, fabs(g_ascii_strtod(v[c_y + i], NULL) - r->y[i]));
         }
         for (int i = 0; i < 17; i++)
-            max_r = fmax(max_r, fabs(g_ascii_strtod(v[147 + i], NULL) - r->r[i]));
+            max_r = fmax(max_r, fabs(g_ascii_strtod(v[c_r + i], NULL) - r->r[i]));
         for (int i = 0; i < 18; i++)
-            c_mismatch += g_ascii_strtod(v[164 + i], NULL) != r->c[i];
+            c_mismatch += g_ascii_strtod(v[c_c + i], NULL) != r->c[i];
+        for (guint i = 5; i < want->len; i++)
+            if ((i < c_pose || (i >= c_y + 68 && i < c_r)) && ++n_extra)
+                max_extra = fmax(max_extra, fabs(g_ascii_strtod(v[i], NULL) - 0.5));
     }
     g_assert_cmpuint(n, ==, rows->len);
     g_test_message("%u rows x %u columns; max |diff| landmarks %.3g (tol 0.05), AU_r %.3g "
                    "(tol 0.005), timestamp %.3g (tol 5e-4), pose %.3g (tol 1e-3: 3 decimals in, "
-                   "float32 kept); AU_c mismatches %d",
-                   n, want->len, max_lm, max_r, max_ts, max_pose, c_mismatch);
+                   "float32 kept), %d gaze/3-D/p_* values %.3g (tol 5e-4); AU_c mismatches %d",
+                   n, want->len, max_lm, max_r, max_ts, max_pose, n_extra, max_extra, c_mismatch);
+    g_assert_cmpint(n_extra, ==, (int)(n * (want->len - 182)));
     g_assert_cmpfloat(max_pose, <=, 1e-3);
     g_assert_cmpfloat(max_lm, <=, 0.05 + 1e-4);
     g_assert_cmpfloat(max_r, <=, 0.005 + 1e-6);
     g_assert_cmpfloat(max_ts, <=, 5e-4);
+    g_assert_cmpfloat(max_extra, <=, 5e-4);
     g_assert_cmpint(c_mismatch, ==, 0);
 }
 
@@ -486,11 +489,16 @@ static void openface_round_trip(Fixture *f, const char *sep)
     g_autofree char *text = make_openface(12, sep, 42, rows);
     g_autofree char *csv = fpath(f, "openface.csv");
     g_assert_true(g_file_set_contents(csv, text, -1, NULL));
-    gint64 n_rows = 0;
-    gint64 model = mimica_store_import_openface_csv(store, 1, csv, &n_rows, &error);
+    MimicaOpenFaceImport kept;
+    gint64 model = mimica_store_import_openface_csv(store, 1, csv, &kept, &error);
     g_assert_no_error(error);
     g_assert_cmpint(model, >, 0);
-    g_assert_cmpint(n_rows, ==, 24);
+    g_assert_cmpint(kept.n_rows, ==, 24);
+    /* OpenFace 2.2's 714 columns: 182 in Mimica's fields, 532 kept verbatim */
+    g_assert_cmpint(kept.n_columns, ==, 714);
+    g_assert_cmpint(kept.n_mimica, ==, 182);
+    g_assert_cmpint(kept.n_extra, ==, 532);
+    g_assert_cmpint(kept.n_confidence_nan, ==, 0);
     OfExport e = {1, 0};
     g_autofree char *out = export_text(f, store, export_openface, &e, &error);
     g_assert_no_error(error);
@@ -625,8 +633,378 @@ static void test_openface_bounds(Fixture *f, gconstpointer data)
     g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
     g_assert_true(g_str_has_suffix(lines[0], ", AU01_c, AU02_c, AU04_c"));
     g_assert_true(g_str_has_suffix(lines[1], ", nan, nan, nan"));
+    /* Mimica's own rows have no extra columns: frame .. success, landmarks, 3 AUs */
+    g_auto(GStrv) names = g_strsplit(lines[0], ", ", -1);
+    g_assert_cmpuint(g_strv_length(names), ==, 5 + 136 + 3);
+    g_assert_true(
+        g_str_has_prefix(lines[0], "frame, face_id, timestamp, confidence, success, x_0"));
     g_test_message("all-NaN model: header ends '%s', row ends '%s'",
                    lines[0] + strlen(lines[0]) - 24, lines[1] + strlen(lines[1]) - 15);
+}
+
+/* OpenFace 2.2's decimals for column NAME (RecorderCSV: fixed notation), -1 for an integer. */
+static int openface_decimals(const char *name)
+{
+    if (!strcmp(name, "frame") || !strcmp(name, "face_id") || !strcmp(name, "success"))
+        return -1;
+    if (!strcmp(name, "confidence") || g_str_has_suffix(name, "_r"))
+        return 2;
+    if (g_str_has_prefix(name, "gaze_angle"))
+        return 3;
+    if (g_str_has_prefix(name, "gaze_"))
+        return 6;
+    if (g_str_has_prefix(name, "eye_lmk") || g_str_has_prefix(name, "pose_T") ||
+        (name[1] == '_' && strchr("xyXYZ", name[0])) || g_str_has_suffix(name, "_c"))
+        return 1;
+    return 3; /* timestamp, pose_R*, p_* */
+}
+
+/* A value for column NAME in OpenFace's range. */
+static double openface_value(GRand *rand, const char *name)
+{
+    if (g_str_has_prefix(name, "gaze_"))
+        return g_rand_double_range(rand, -1, 1);
+    if (g_str_has_prefix(name, "eye_lmk_x") || name[0] == 'x')
+        return g_rand_double_range(rand, 0, 1920);
+    if (g_str_has_prefix(name, "eye_lmk_y") || name[0] == 'y')
+        return g_rand_double_range(rand, 0, 1080);
+    if (g_str_has_prefix(name, "eye_lmk_Z") || name[0] == 'Z' || !strcmp(name, "pose_Tz"))
+        return g_rand_double_range(rand, 250, 1500);
+    if (g_str_has_prefix(name, "eye_lmk") || name[0] == 'X' || name[0] == 'Y' ||
+        g_str_has_prefix(name, "pose_T"))
+        return g_rand_double_range(rand, -400, 400);
+    if (g_str_has_prefix(name, "pose_R") || !strcmp(name, "p_rx") || !strcmp(name, "p_ry") ||
+        !strcmp(name, "p_rz"))
+        return g_rand_double_range(rand, -1.6, 1.6);
+    if (!strcmp(name, "p_scale"))
+        return g_rand_double_range(rand, 0.3, 4);
+    if (!strcmp(name, "p_tx") || !strcmp(name, "p_ty"))
+        return g_rand_double_range(rand, 0, 1500);
+    if (g_str_has_prefix(name, "p_"))
+        return g_rand_double_range(rand, -45, 45);
+    if (g_str_has_suffix(name, "_r"))
+        return g_rand_double_range(rand, 0, 5);
+    if (g_str_has_suffix(name, "_c"))
+        return g_rand_boolean(rand);
+    return g_rand_double_range(rand, 0.5, 1); /* confidence */
+}
+
+/* The number of digits after the point of TEXT. */
+static int decimals_of(const char *text)
+{
+    const char *dot = strchr(text, '.');
+    return dot ? (int)strlen(dot + 1) : 0;
+}
+
+/* A complete OpenFace 2.2 CSV (all 714 columns, names made here in OpenFace's order) with 3
+ * frames x 2 faces of varied values at OpenFace's own decimals, the second frame's faces not
+ * found (their pose and landmarks as OpenFace leaves them: not zero), imported and exported:
+ * every column comes back, in the same order, each value within half its last printed digit
+ * (5e-4 for 3 decimals); the export writes landmarks, pose_T* and confidence with 3 decimals and
+ * pose_R* with 6. The export imported again exports the same text. */
+static void test_openface_all_columns(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store = new_project(f, "p.mimica");
+    g_autoptr(GPtrArray) cols = g_ptr_array_new_with_free_func(g_free);
+    openface_header(cols);
+    g_assert_cmpuint(cols->len, ==, 714);
+    enum { N_ROWS = 6 };
+    g_autoptr(GPtrArray) in = g_ptr_array_new_with_free_func(g_free); /* N_ROWS x cols texts */
+    GString *s = g_string_new(NULL);
+    for (guint i = 0; i < cols->len; i++)
+        g_string_append_printf(s, "%s%s", i ? ", " : "", (char *)cols->pdata[i]);
+    g_string_append_c(s, '\n');
+    GRand *rand = g_rand_new_with_seed(2024);
+    for (int row = 0; row < N_ROWS; row++) {
+        int frame = row / 2 + 1, face = row % 2;
+        for (guint i = 0; i < cols->len; i++) {
+            const char *name = cols->pdata[i];
+            int d = openface_decimals(name);
+            char buf[64], fmt[8];
+            if (d < 0) {
+                g_snprintf(buf, sizeof buf, "%d",
+                           i == 0   ? frame
+                           : i == 1 ? face
+                                    : frame != 2 /* success */);
+            } else {
+                double v = strcmp(name, "timestamp") == 0 ? (frame - 1) / 30.0
+                                                          : openface_value(rand, name);
+                g_snprintf(fmt, sizeof fmt, "%%.%df", d);
+                g_ascii_formatd(buf, sizeof buf, fmt, v);
+            }
+            g_ptr_array_add(in, g_strdup(buf));
+            g_string_append_printf(s, "%s%s", i ? ", " : "", buf);
+        }
+        g_string_append_c(s, '\n');
+    }
+    g_rand_free(rand);
+    g_autofree char *csv = fpath(f, "openface-2.2.csv");
+    g_assert_true(g_file_set_contents(csv, s->str, -1, NULL));
+    gsize in_bytes = s->len;
+    g_string_free(s, TRUE);
+
+    MimicaOpenFaceImport kept;
+    gint64 model = mimica_store_import_openface_csv(store, 1, csv, &kept, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(kept.n_rows, ==, N_ROWS);
+    g_assert_cmpint(kept.n_columns, ==, 714);
+    g_assert_cmpint(kept.n_extra, ==, 532);
+    /* Stored compactly: the names once, 532 float32 a row (OpenFace's values need no float64) */
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(mimica_store_get_db(store),
+                       "SELECT count(*), min(length(extras)), max(length(extras)), (SELECT"
+                       " count(*) FROM openface_columns WHERE model_id = ?1) FROM predictions"
+                       " WHERE model_id = ?1",
+                       -1, &st, NULL);
+    sqlite3_bind_int64(st, 1, model);
+    g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
+    g_assert_cmpint(sqlite3_column_int(st, 0), ==, N_ROWS);
+    g_assert_cmpint(sqlite3_column_int(st, 1), ==, 532 * 4);
+    g_assert_cmpint(sqlite3_column_int(st, 2), ==, 532 * 4);
+    g_assert_cmpint(sqlite3_column_int(st, 3), ==, 532);
+    sqlite3_finalize(st);
+
+    OfExport e = {1, model};
+    g_autofree char *out = export_text(f, store, export_openface, &e, &error);
+    g_assert_no_error(error);
+    g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+    g_assert_cmpuint(g_strv_length(lines), ==, N_ROWS + 2); /* header, rows, "" */
+    g_auto(GStrv) header = g_strsplit(lines[0], ", ", -1);
+    g_assert_cmpuint(g_strv_length(header), ==, cols->len);
+    for (guint i = 0; i < cols->len; i++)
+        if (strcmp(header[i], cols->pdata[i]) != 0)
+            g_error("column %u is '%s', want '%s'", i, header[i], (char *)cols->pdata[i]);
+    double max_diff = 0, max_diff3 = 0, max_ratio = 0;
+    const char *worst = "none";
+    guint n_values = 0, n_same_text = 0, n_three = 0, n_six = 0;
+    for (int row = 0; row < N_ROWS; row++) {
+        g_auto(GStrv) v = g_strsplit(lines[row + 1], ", ", -1);
+        g_assert_cmpuint(g_strv_length(v), ==, cols->len);
+        for (guint i = 0; i < cols->len; i++) {
+            const char *name = cols->pdata[i], *want = in->pdata[row * cols->len + i];
+            int d = openface_decimals(name);
+            double diff = fabs(g_ascii_strtod(v[i], NULL) - g_ascii_strtod(want, NULL));
+            double tol = d < 0 ? 0 : 0.5 * pow(10, -d);
+            if (diff > max_diff)
+                max_diff = diff, worst = name;
+            if (d == 3)
+                max_diff3 = fmax(max_diff3, diff);
+            if (tol > 0)
+                max_ratio = fmax(max_ratio, diff / tol);
+            else
+                g_assert_cmpfloat(diff, ==, 0);
+            n_values++;
+            n_same_text += strcmp(v[i], want) == 0;
+            /* Mimica's decimals: landmarks, pose_T*, confidence 3, pose_R* 6 */
+            if (!strcmp(name, "confidence") || g_str_has_prefix(name, "pose_T") ||
+                ((name[0] == 'x' || name[0] == 'y') && name[1] == '_')) {
+                g_assert_cmpint(decimals_of(v[i]), ==, 3);
+                n_three++;
+            } else if (g_str_has_prefix(name, "pose_R")) {
+                g_assert_cmpint(decimals_of(v[i]), ==, 6);
+                n_six++;
+            }
+        }
+    }
+    g_test_message("OpenFace 2.2, %d rows: %u columns compared (%u values, %u with the same text); "
+                   "max |diff| %.3g (%s), 3-decimal columns %.3g (tol 0.0005), max |diff| / half "
+                   "a last digit %.3f (tol 1); %u values with 3 decimals (confidence, pose_T*, "
+                   "x_*, y_*), %u with 6 (pose_R*); %zu bytes in, %zu out",
+                   N_ROWS, cols->len, n_values, n_same_text, max_diff, worst, max_diff3, max_ratio,
+                   n_three, n_six, in_bytes, strlen(out));
+    g_assert_cmpuint(n_values, ==, N_ROWS * 714);
+    g_assert_cmpfloat(max_diff3, <=, 0.0005);
+    g_assert_cmpfloat(max_ratio, <=, 1.0);
+    g_assert_cmpuint(n_three, ==, N_ROWS * (1 + 3 + 136));
+    g_assert_cmpuint(n_six, ==, N_ROWS * 3);
+    /* the 532 extra columns come back as OpenFace printed them */
+    g_assert_cmpuint(n_same_text, >=, N_ROWS * 532);
+
+    /* Our export is a file we read back as it is */
+    g_autofree char *again_csv = fpath(f, "again.csv");
+    g_assert_true(g_file_set_contents(again_csv, out, -1, NULL));
+    gint64 again = mimica_store_import_openface_csv(store, 2, again_csv, NULL, &error);
+    g_assert_no_error(error);
+    OfExport e2 = {2, again};
+    g_autofree char *out2 = export_text(f, store, export_openface, &e2, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(out2, ==, out);
+}
+
+/* Extra columns anywhere (before frame, between, after the AUs) go back where they were; values
+ * float32 cannot give back at their decimals are kept as float64; bad values are refused. */
+static void test_openface_extras(Fixture *f, gconstpointer data)
+{
+    GError *error = NULL;
+    g_autoptr(MimicaStore) store = new_project(f, "p.mimica");
+    g_autofree char *csv = fpath(f, "extras.csv");
+    const char *text = "n, frame, timestamp, success, fine, big, AU01_r, AU01_c, tail\n"
+                       "0, 1, 0.000, 1, 0.1234567891, 16777217.5, 1.50, 1.0, -0.000\n"
+                       "1, 2, 0.040, 1, 0.25, 3.5, 0.00, 0.0, 1.5e-05\n";
+    g_assert_true(g_file_set_contents(csv, text, -1, NULL));
+    MimicaOpenFaceImport kept;
+    gint64 model = mimica_store_import_openface_csv(store, 1, csv, &kept, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(kept.n_columns, ==, 9);
+    g_assert_cmpint(kept.n_mimica, ==, 5);
+    g_assert_cmpint(kept.n_extra, ==, 4);
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(mimica_store_get_db(store),
+                       "SELECT group_concat(length(extras)) FROM (SELECT extras FROM predictions"
+                       " WHERE model_id = ?1 ORDER BY frame)",
+                       -1, &st, NULL);
+    sqlite3_bind_int64(st, 1, model);
+    g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
+    /* frame 1 holds 0.1234567891 and 16777217.5: float64; frame 2 float32 */
+    g_assert_cmpstr((const char *)sqlite3_column_text(st, 0), ==, "32,16");
+    sqlite3_finalize(st);
+
+    OfExport e = {1, model};
+    g_autofree char *out = export_text(f, store, export_openface, &e, &error);
+    g_assert_no_error(error);
+    g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+    g_assert_true(g_str_has_prefix(
+        lines[0], "n, frame, face_id, timestamp, confidence, success, fine, big, x_0, x_1"));
+    g_assert_true(g_str_has_suffix(lines[0], ", y_67, AU01_r, AU01_c, tail"));
+    g_assert_true(
+        g_str_has_prefix(lines[1], "0, 1, 0, 0.000, 1.000, 1, 0.1234567891, 16777217.5,"));
+    g_assert_true(g_str_has_suffix(lines[1], ", 1.50, 1.00, -0.000000"));
+    g_assert_true(g_str_has_prefix(lines[2], "1, 2, 0, 0.040, 1.000, 1, 0.2500000000, 3.5,"));
+    g_assert_true(g_str_has_suffix(lines[2], ", 0.00, 0.00, 0.000015"));
+    g_test_message("extras out: '%.72s ...' / '... %s'", lines[1], strrchr(lines[1], ',') - 12);
+
+    /* Not a finite number, or none a float32 holds: refused at file:line, nothing stored */
+    static const struct {
+        const char *value, *want;
+    } bad[] = {
+        {"nan", ":3: big: nan is not a number"},
+        {"-nan", ":3: big: -nan is not a number"},
+        {"inf", ":3: big: 'inf' is not a finite number"},
+        {"1e300", ":3: big: 1e300 is out of range"},
+        {"-4e38", ":3: big: -4e38 is out of range"},
+        {"abc", ":3: big: 'abc' is not a finite number"},
+        {"", ":3: big: '' is not a finite number"},
+    };
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autofree char *t =
+            g_strdup_printf("n, frame, timestamp, success, fine, big, AU01_r, AU01_c, tail\n"
+                            "0, 1, 0.000, 1, 0.5, 1.5, 1.50, 1.0, 0\n"
+                            "1, 2, 0.040, 1, 0.25, %s, 0.00, 0.0, 0\n",
+                            bad[i].value);
+        g_assert_true(g_file_set_contents(csv, t, -1, NULL));
+        g_assert_cmpint(mimica_store_import_openface_csv(store, 1, csv, NULL, &error), ==, 0);
+        g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_PARSE);
+        if (!strstr(error->message, bad[i].want))
+            g_error("bad %u: '%s' lacks '%s'", i, error->message, bad[i].want);
+        g_test_message("big = '%s': %s", bad[i].value, error->message);
+        g_clear_error(&error);
+    }
+    MimicaStoreInfo info;
+    g_assert_true(mimica_store_get_info(store, &info, &error));
+    g_assert_cmpint(info.n_models, ==, 1);
+    g_assert_cmpint(info.n_predictions, ==, 2);
+
+    /* A damaged extras blob is named, not written as zeros */
+    g_assert_cmpint(sqlite3_exec(mimica_store_get_db(store),
+                                 "UPDATE predictions SET extras = zeroblob(5) WHERE frame = 1",
+                                 NULL, NULL, NULL),
+                    ==, SQLITE_OK);
+    g_autofree char *damaged = export_text(f, store, export_openface, &e, &error);
+    g_assert_null(damaged);
+    g_assert_error(error, MIMICA_STORE_ERROR, MIMICA_STORE_ERROR_CORRUPT);
+    g_assert_nonnull(strstr(error->message, "frame 2, face 0: 5 bytes of extra OpenFace values"));
+    g_test_message("damaged: %s", error->message);
+    g_clear_error(&error);
+}
+
+/* Fields of a line of an unquoted numeric CSV, ',' or ', ' separated. */
+static GStrv csv_fields(const char *line)
+{
+    GStrv v = g_strsplit(line, ",", -1);
+    for (char **p = v; *p; p++)
+        g_strstrip(*p);
+    return v;
+}
+
+/* Every column of the OpenFace CSV IN comes back in OUT (our export) under its name, each value
+ * within half the last digit IN printed (nan as nan); returns the columns compared and sets the
+ * most |diff| / half a digit. */
+static guint check_given_back(const char *in, const char *out, double *max_ratio)
+{
+    g_auto(GStrv) li = g_strsplit(in, "\n", -1), lo = g_strsplit(out, "\n", -1);
+    g_auto(GStrv) hi = csv_fields(li[0]), ho = csv_fields(lo[0]);
+    *max_ratio = 0;
+    guint n_cols = g_strv_length(hi);
+    for (guint c = 0; c < n_cols; c++) {
+        guint k = 0;
+        while (ho[k] && strcmp(ho[k], hi[c]) != 0)
+            k++;
+        if (!ho[k])
+            g_error("column '%s' is not given back", hi[c]);
+        for (guint row = 1; li[row] && *li[row]; row++) {
+            g_assert_nonnull(lo[row]);
+            g_auto(GStrv) vi = csv_fields(li[row]), vo = csv_fields(lo[row]);
+            double a = g_ascii_strtod(vi[c], NULL), b = g_ascii_strtod(vo[k], NULL);
+            if (isnan(a) || isnan(b)) {
+                g_assert_true(isnan(a) && isnan(b));
+                continue;
+            }
+            const char *dot = strchr(vi[c], '.');
+            double half = 0.5 * pow(10, -(dot ? (int)strlen(dot + 1) : 0));
+            *max_ratio = fmax(*max_ratio, fabs(a - b) / half);
+        }
+    }
+    return n_cols;
+}
+
+/* The fuzz seeds (tests/fuzz/corpus/openface-csv*) import, and export every column back. */
+static void test_openface_seeds(Fixture *f, gconstpointer data)
+{
+    const char *src = g_getenv("MIMICA_SOURCE_DIR");
+    if (!src) {
+        g_test_skip("MIMICA_SOURCE_DIR is not set");
+        return;
+    }
+    g_autofree char *corpus = g_build_filename(src, "tests", "fuzz", "corpus", NULL);
+    GDir *dir = g_dir_open(corpus, 0, NULL);
+    g_assert_nonnull(dir);
+    guint n_files = 0;
+    const char *sub;
+    while ((sub = g_dir_read_name(dir))) {
+        if (!g_str_has_prefix(sub, "openface-csv"))
+            continue;
+        g_autofree char *subdir = g_build_filename(corpus, sub, NULL);
+        GDir *d = g_dir_open(subdir, 0, NULL);
+        const char *name;
+        while (d && (name = g_dir_read_name(d))) {
+            GError *error = NULL;
+            g_autofree char *path = g_build_filename(subdir, name, NULL);
+            g_autofree char *project = g_strdup_printf("seed%u.mimica", n_files);
+            g_autoptr(MimicaStore) store = new_project(f, project);
+            MimicaOpenFaceImport kept;
+            gint64 model = mimica_store_import_openface_csv(store, 1, path, &kept, &error);
+            g_assert_no_error(error);
+            OfExport e = {1, model};
+            g_autofree char *out = export_text(f, store, export_openface, &e, &error);
+            g_assert_no_error(error);
+            g_autofree char *in = NULL;
+            g_assert_true(g_file_get_contents(path, &in, NULL, NULL));
+            double ratio;
+            guint n = check_given_back(in, out, &ratio);
+            g_test_message("%s/%s: %lld rows, %d columns (%d Mimica's, %d extra), %u given back, "
+                           "max |diff| / half a last digit %.3f (tol 1)",
+                           sub, name, (long long)kept.n_rows, kept.n_columns, kept.n_mimica,
+                           kept.n_extra, n, ratio);
+            g_assert_cmpuint(n, ==, (guint)kept.n_columns);
+            g_assert_cmpfloat(ratio, <=, 1.0);
+            n_files++;
+        }
+        if (d)
+            g_dir_close(d);
+    }
+    g_dir_close(dir);
+    g_assert_cmpuint(n_files, >, 0);
 }
 
 /* ELAN -------------------------------------------------------------------------------------- */
@@ -792,6 +1170,9 @@ int main(int argc, char **argv)
     ADD("openface-comma", test_openface_comma);
     ADD("openface-bad", test_openface_bad);
     ADD("openface-bounds", test_openface_bounds);
+    ADD("openface-all-columns", test_openface_all_columns);
+    ADD("openface-extras", test_openface_extras);
+    ADD("openface-seeds", test_openface_seeds);
     ADD("elan", test_elan);
     return g_test_run();
 }

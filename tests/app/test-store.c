@@ -109,9 +109,10 @@ static void test_create(Fixture *f, gconstpointer data)
     g_assert_cmpint(sql_int(store, "PRAGMA synchronous"), ==, 2); /* FULL */
     g_autofree char *mode = sql_text(store, "PRAGMA journal_mode");
     g_assert_cmpstr(mode, ==, "wal");
-    const char *tables[] = {"videos",      "annotators",     "label_events",
-                            "models",      "training_runs",  "faces",
-                            "predictions", "labels_current", "label_events_active"};
+    const char *tables[] = {"videos",           "annotators",      "label_events",
+                            "models",           "training_runs",   "faces",
+                            "predictions",      "labels_current",  "label_events_active",
+                            "openface_imports", "openface_columns"};
     for (unsigned i = 0; i < G_N_ELEMENTS(tables); i++) {
         sqlite3_stmt *st = NULL;
         sqlite3_prepare_v2(mimica_store_get_db(store),
@@ -181,7 +182,7 @@ static void test_open_errors(Fixture *f, gconstpointer data)
     g_clear_error(&error);
 }
 
-/* Fills a database at schema VERSION (1, 2 or 3) with data of that version's shape. */
+/* Fills a database at schema VERSION (1 .. 5) with data of that version's shape. */
 static void fill_old(MimicaStore *store, int version)
 {
     sql_exec(store, "INSERT INTO annotators (id, name, created) VALUES (1, 'ann', 1000),"
@@ -207,6 +208,15 @@ static void fill_old(MimicaStore *store, int version)
         sql_exec(store, "INSERT INTO predictions (face_id, model_id, frame, timestamp,"
                         " confidence, success, au_prob) VALUES (1, 1, 0, 0.0, 0.9, 1,"
                         " zeroblob(16)), (1, 1, 1, 0.04, 0.95, 1, zeroblob(16))");
+    }
+    /* from version 5 on, the labels that hold are kept in labels_held as events are added */
+    if (version >= 5) {
+        GError *error = NULL;
+        sql_exec(store, "BEGIN");
+        g_assert_true(_mimica_store_labels_rebuild(store, &error));
+        g_assert_no_error(error);
+        sql_exec(store, "COMMIT");
+        g_assert_cmpint(sql_int(store, "SELECT count(*) FROM labels_held"), ==, 4);
     }
 }
 
@@ -249,6 +259,12 @@ static void test_migrations(Fixture *f, gconstpointer data)
         g_assert_cmpint(sql_int(store, "SELECT count(*) FROM labels_current"), ==, 4);
         if (from >= 2)
             g_assert_cmpint(sql_int(store, "SELECT count(*) FROM predictions"), ==, 2);
+        /* 6: OpenFace's extra columns; the rows there before have none */
+        if (from >= 2)
+            g_assert_cmpint(sql_int(store, "SELECT count(*) FROM predictions WHERE extras IS NULL"),
+                            ==, 2);
+        g_assert_cmpint(sql_int(store, "SELECT count(*) FROM openface_columns"), ==, 0);
+        g_assert_cmpint(sql_int(store, "SELECT count(*) FROM openface_imports"), ==, 0);
         MimicaLabelValue v;
         g_assert_true(mimica_store_label_at(store, 1, 12, 7, "ann", &v, &error));
         g_assert_cmpint(v, ==, MIMICA_LABEL_ABSENT);
@@ -861,6 +877,10 @@ static void test_untrusted(Fixture *f, gconstpointer data)
         {"view", "CREATE VIEW videos_all AS SELECT * FROM videos"},
         {"dropped trigger", "DROP TRIGGER label_events_no_delete"},
         {"index", "CREATE INDEX sneaky ON videos(path)"},
+        {"altered table", "ALTER TABLE openface_columns ADD COLUMN note TEXT"},
+        {"trigger on schema 6's table",
+         "CREATE TRIGGER evil6 AFTER INSERT ON openface_columns BEGIN"
+         " INSERT INTO annotators (name, created) VALUES ('planted', 0); END"},
     };
     for (unsigned i = 0; i < G_N_ELEMENTS(planted); i++) {
         g_autofree char *name = g_strdup_printf("planted%u.mimica", i);
