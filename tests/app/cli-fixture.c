@@ -5,6 +5,9 @@
 #include <sys/wait.h>
 
 #include "../common/fixture-skip.h"
+#include "analysis/mimica-analysis.h"
+#include "face-clips.h"
+#include "store/mimica-store.h"
 
 void cli_rm_rf(const char *path)
 {
@@ -79,4 +82,74 @@ int cli_wait_status(GPid pid)
     g_assert_cmpint(waitpid(pid, &wstatus, 0), ==, pid);
     g_spawn_close_pid(pid);
     return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+}
+
+gboolean cli_make_labelled_project(CliFixture *f, const char *project, const char *name,
+                                   int n_frames, int n_labelled)
+{
+    static const char *const expressions[] = {"1:5 2:5", "12:5", "", "1:5 2:5 12:5"};
+    static const int aus[3] = {1, 2, 12};
+    GError *error = NULL;
+    g_autoptr(FcScene) s = fc_scene_new(320, 240, n_frames);
+    fc_scene_set_cfr(s, 25);
+    s->container = FC_CONTAINER_AVI;
+    FcFace *face = fc_scene_add_face(s, f->shared, "2008_002506.jpg", 1, 3.0, 60, &error);
+    g_assert_no_error(error);
+    fc_face_place(face, 0, 160, 105, 52, 0, TRUE);
+    fc_face_place(face, n_frames - 1, 165, 110, 54, 4, TRUE);
+    for (int k = 0; k * 5 < n_frames; k++) {
+        const char *e = expressions[(k * 3) % 4];
+        g_assert_true(fc_face_express(face, k * 5, e));
+        if (k * 5 + 4 < n_frames)
+            g_assert_true(fc_face_express(face, k * 5 + 4, e));
+    }
+    g_autofree char *file = g_strdup_printf("%s.avi", name);
+    g_autofree char *clip = g_build_filename(f->dir, file, NULL);
+    char *skip = NULL;
+    if (!fc_make_clip(clip, s, &skip, &error)) {
+        g_assert_no_error(error);
+        g_test_skip(skip);
+        g_free(skip);
+        return FALSE;
+    }
+    g_autoptr(MimicaStore) store = mimica_store_create(project, &error);
+    g_assert_no_error(error);
+    gint64 video = mimica_analysis_add_video(store, clip, NULL, &error);
+    g_assert_no_error(error);
+    MimicaAnalysisOptions o;
+    mimica_analysis_options_init(&o); /* the geometry estimator */
+    o.max_faces = 1;
+    MimicaAnalysisStats stats;
+    g_assert_true(mimica_analysis_run(store, video, &o, NULL, NULL, NULL, &stats, &error));
+    g_assert_no_error(error);
+    for (int a = 0; a < 3; a++) {
+        for (int fr = 0; fr < MIN(n_labelled, n_frames); fr++) {
+            FcTruth t;
+            g_assert_true(fc_scene_render(s, fr, NULL, &t, &error));
+            MimicaLabelValue v =
+                fc_truth_au(&t, 0, aus[a]) >= 1.5f ? MIMICA_LABEL_PRESENT : MIMICA_LABEL_ABSENT;
+            g_assert_cmpint(
+                mimica_store_label_set(store, video, fr, fr, aus[a], v, "truth", &error), >, 0);
+        }
+    }
+    return TRUE;
+}
+
+void cli_copy_file(const char *from, const char *to)
+{
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    GError *error = NULL;
+    g_assert_true(g_file_get_contents(from, &data, &len, &error));
+    g_assert_true(g_file_set_contents(to, data, len, &error));
+    g_assert_no_error(error);
+}
+
+void cli_remove_project(const char *project)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+        g_autofree char *p = g_strconcat(project, suffixes[i], NULL);
+        g_unlink(p);
+    }
 }
