@@ -49,7 +49,7 @@ check: build
 #               image        JPEG/PNG decoding          media    open, index, decode, seek
 #               safetensors  model files, checkpoints   dlib-dat shape predictor + a prediction
 #               cascade      OpenCV XML + a detection   pack     open, every record, transforms
-#               adld         pack import-adld lists     elan     labels CSV in, .eaf out as XML
+#               adld         pack import-adld lists     elan     ELAN .eaf import; CSV in, .eaf out
 #             The corpora grow in $(FUZZ_BUILD)/corpus/<target>, seeded from tests/fuzz/corpus
 #             (the JPEGs of ../shared/fixtures join the image seeds when present; elan also reads
 #             the labels-csv seeds). A crash, leak, UB report, hang (10 s) or more than 2 GiB stops

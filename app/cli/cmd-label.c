@@ -1,4 +1,5 @@
-/* cmd-label.c: `mimica-cli label set|undo|redo|export|import FILE ...`, AU labels. */
+/* cmd-label.c: `mimica-cli label set|undo|redo|export|import FILE ...`, AU labels (import: labels
+ * CSV, or ELAN .eaf with --format elan). */
 #include <errno.h>
 #include <glib.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@ static const char label_usage[] =
     "       mimica-cli label redo FILE [--annotator NAME]\n"
     "       mimica-cli label export FILE\n"
     "       mimica-cli label import FILE CSV|-\n"
+    "       mimica-cli label import FILE EAF|- --format elan --video ID [--annotator NAME]\n"
     "\n"
     "  set     label frames A..B (inclusive, from 0) of a video; prints the new event's id once\n"
     "          it is safely on disk\n"
@@ -22,6 +24,10 @@ static const char label_usage[] =
     "  export  current labels as CSV on stdout:\n"
     "          video,frame_start,frame_end,au,value,annotator,time,event\n"
     "  import  add the labels of a CSV in that format (all rows or none)\n"
+    "          --format elan: of an ELAN .eaf (EAF 2.x/3.0) on the video, all or none: tiers\n"
+    "          named AU12, AU 12, au_12 ... are AUs (others are listed, not imported); values\n"
+    "          absent, present, A-E (empty: present); times snap to the nearest frame\n"
+    "          boundary; a tier without ANNOTATOR gets --annotator; a summary on stderr\n"
     "\n"
     "The annotator defaults to $MIMICA_ANNOTATOR, else the login name.\n"
     "Environment: MIMICA_BUSY_TIMEOUT_MS  how long to wait for another program's lock "
@@ -76,7 +82,7 @@ static const char *default_annotator(void)
 }
 
 typedef struct {
-    const char *video, *frames, *au, *value, *annotator;
+    const char *video, *frames, *au, *value, *annotator, *format;
 } LabelOptions;
 
 /* Parses `--name VALUE` and `--name=VALUE` from argv[first..]; ALLOWED lists the option names
@@ -104,6 +110,7 @@ static int parse_options(int argc, char **argv, int first, const char *allowed, 
                             : strcmp(name, "frames") == 0 ? &o->frames
                             : strcmp(name, "au") == 0     ? &o->au
                             : strcmp(name, "value") == 0  ? &o->value
+                            : strcmp(name, "format") == 0 ? &o->format
                                                           : &o->annotator;
         if (*slot)
             return usage_error("option '--%s' given twice", name);
@@ -183,17 +190,88 @@ static int label_export(int argc, char **argv)
     return 0;
 }
 
+/* `label import FILE EAF --format elan --video ID`: prints what was imported and what not. */
+static int label_import_elan(const char *project, const char *eaf, const char *shown,
+                             const LabelOptions *o)
+{
+    gint64 video;
+    if (!o->video || !g_ascii_string_to_signed(o->video, 10, 1, G_MAXINT64, &video, NULL))
+        return usage_error("%s", "`label import --format elan` needs --video ID (a number from 1)");
+    g_autoptr(MimicaStore) store = open_project("import", project);
+    if (!store)
+        return 1;
+    GError *error = NULL;
+    MimicaElanImportOptions options = {o->annotator ? o->annotator : default_annotator()};
+    MimicaElanImport sum;
+    gint64 n = mimica_store_import_elan(store, video, eaf, &options, &sum, &error);
+    if (n < 0)
+        return fail("import", error);
+    fprintf(stderr,
+            "mimica-cli label import: %lld labels imported from %d AU tier%s of %s (annotators: "
+            "%s)\n",
+            (long long)n, sum.n_au_tiers, sum.n_au_tiers == 1 ? "" : "s", shown,
+            sum.annotators ? sum.annotators : "none");
+    if (sum.n_unknown_tiers)
+        fprintf(stderr,
+                "mimica-cli label import: %d tier%s not imported (not named AUn), %lld "
+                "annotations: %s\n",
+                sum.n_unknown_tiers, sum.n_unknown_tiers == 1 ? "" : "s",
+                (long long)sum.n_unknown_annotations, sum.unknown_tiers);
+    if (sum.n_default_annotator)
+        fprintf(stderr, "mimica-cli label import: %d AU tier%s without ANNOTATOR, labelled as %s\n",
+                sum.n_default_annotator, sum.n_default_annotator == 1 ? "" : "s",
+                options.annotator);
+    if (sum.n_interpolated || sum.n_ref || sum.n_empty || sum.n_short)
+        fprintf(stderr,
+                "mimica-cli label import: %lld on unaligned time slots (placed evenly between "
+                "their neighbours), %lld REF_ANNOTATIONs (their parent's times), %lld empty "
+                "values (present), %lld shorter than a frame (one frame)\n",
+                (long long)sum.n_interpolated, (long long)sum.n_ref, (long long)sum.n_empty,
+                (long long)sum.n_short);
+    if (sum.media && !sum.media_matches)
+        fprintf(stderr,
+                "mimica-cli label import: note: the file was made on media %s, not on video "
+                "%lld's file\n",
+                sum.media, (long long)video);
+    if (sum.time_origin_ms)
+        fprintf(stderr, "mimica-cli label import: TIME_ORIGIN %lld ms added to every time\n",
+                (long long)sum.time_origin_ms);
+    mimica_elan_import_clear(&sum);
+    return 0;
+}
+
 static int label_import(int argc, char **argv)
 {
-    if (argc != 4)
-        return usage_error("%s", "`label import` takes FILE and CSV");
+    /* the input is the first argument after FILE that is no option or option value, so that
+     * `label import P --format elan X.eaf --video 1` works as well */
+    int at = 3;
+    while (at < argc && g_str_has_prefix(argv[at], "--"))
+        at += strchr(argv[at], '=') ? 1 : 2;
+    if (at >= argc)
+        return usage_error("%s", "`label import` takes FILE and CSV (or EAF with --format elan)");
+    g_autoptr(GPtrArray) rest = g_ptr_array_new();
+    for (int i = 0; i < argc; i++)
+        if (i != at)
+            g_ptr_array_add(rest, argv[i]);
+    LabelOptions o;
+    int rc = parse_options(rest->len, (char **)rest->pdata, 3, "format video annotator", &o);
+    if (rc)
+        return rc;
+    gboolean elan = o.format && strcmp(o.format, "elan") == 0;
+    if (o.format && !elan && strcmp(o.format, "csv") != 0)
+        return usage_error("--format '%s' is not csv or elan", o.format);
+    if (!elan && (o.video || o.annotator))
+        return usage_error("%s", "--video and --annotator are for --format elan (a labels CSV "
+                                 "names both in its rows)");
     /* "-", /dev/stdin and pipes are read to their end like files. */
-    const char *csv = strcmp(argv[3], "-") == 0 ? "/dev/stdin" : argv[3];
+    const char *csv = strcmp(argv[at], "-") == 0 ? "/dev/stdin" : argv[at];
+    g_autofree char *shown = g_utf8_make_valid(argv[at], -1);
     if (!g_file_test(csv, G_FILE_TEST_EXISTS) || g_file_test(csv, G_FILE_TEST_IS_DIR)) {
-        g_autofree char *shown = g_utf8_make_valid(argv[3], -1);
         fprintf(stderr, "mimica-cli label import: %s: no such file\n", shown);
         return 1;
     }
+    if (elan)
+        return label_import_elan(argv[2], csv, shown, &o);
     g_autoptr(MimicaStore) store = open_project("import", argv[2]);
     if (!store)
         return 1;

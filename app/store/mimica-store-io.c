@@ -1421,6 +1421,21 @@ static gint64 frame_to_ms(gint64 frame, int num, int den)
     return (gint64)((frame * 1000 * (gint64)den * 2 + num) / (2 * (gint64)num));
 }
 
+/* An attribute value: escaped as text, and tab, newline and carriage return as character
+ * references, which XML keeps (written as they are, a reader turns them into spaces: an
+ * annotator "a<TAB>b" came back as "a b", found by tests/fuzz/fuzz-elan). */
+static char *xml_attr(const char *s)
+{
+    g_autofree char *text = g_markup_escape_text(s, -1);
+    GString *out = g_string_new(NULL);
+    for (const char *p = text; *p; p++)
+        if (*p == '\t' || *p == '\n' || *p == '\r')
+            g_string_append_printf(out, "&#%d;", *p);
+        else
+            g_string_append_c(out, *p);
+    return g_string_free(out, FALSE);
+}
+
 /* Writes the document: LABELS (one annotator's) flattened per AU into tiers. */
 static void elan_write(FILE *out, const MimicaVideoFacts *facts_in, const char *who, GArray *labels)
 {
@@ -1454,7 +1469,11 @@ static void elan_write(FILE *out, const MimicaVideoFacts *facts_in, const char *
     g_autofree char *mime = ctype ? g_content_type_get_mime_type(ctype) : NULL;
     g_autofree char *base = g_path_get_basename(facts.path);
 
-    g_autofree char *head = g_markup_printf_escaped(
+    g_autofree char *who_x = xml_attr(who), *date_x = xml_attr(date);
+    g_autofree char *uri_x = xml_attr(uri ? uri : ""),
+                    *mime_x = xml_attr(mime ? mime : "video/mp4");
+    g_autofree char *base_x = xml_attr(base);
+    g_autofree char *head = g_strdup_printf(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         "<ANNOTATION_DOCUMENT AUTHOR=\"%s\" DATE=\"%s\" FORMAT=\"3.0\" VERSION=\"3.0\""
         " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
@@ -1465,7 +1484,7 @@ static void elan_write(FILE *out, const MimicaVideoFacts *facts_in, const char *
         "        <PROPERTY NAME=\"lastUsedAnnotationId\">%u</PROPERTY>\n"
         "    </HEADER>\n"
         "    <TIME_ORDER>\n",
-        who, date, uri ? uri : "", mime ? mime : "video/mp4", base, segments->len);
+        who_x, date_x, uri_x, mime_x, base_x, segments->len);
     fputs(head, out);
     for (guint i = 0; i < times->len; i++)
         fprintf(out, "        <TIME_SLOT TIME_SLOT_ID=\"ts%u\" TIME_VALUE=\"%lld\"/>\n", i + 1,
@@ -1475,9 +1494,9 @@ static void elan_write(FILE *out, const MimicaVideoFacts *facts_in, const char *
     guint annotation = 0;
     for (guint i = 0; i < segments->len;) {
         int au = g_array_index(segments, ElanSegment, i).au;
-        g_autofree char *tier = g_markup_printf_escaped(
+        g_autofree char *tier = g_strdup_printf(
             "    <TIER ANNOTATOR=\"%s\" LINGUISTIC_TYPE_REF=\"AU label\" TIER_ID=\"AU%02d\">\n",
-            who, au);
+            who_x, au);
         fputs(tier, out);
         for (; i < segments->len && g_array_index(segments, ElanSegment, i).au == au; i++) {
             ElanSegment *s = &g_array_index(segments, ElanSegment, i);

@@ -330,6 +330,64 @@ gboolean mimica_store_export_openface_csv(MimicaStore *store, gint64 video_id, g
 gboolean mimica_store_export_elan(MimicaStore *store, gint64 video_id, const char *annotator,
                                   FILE *out, GError **error);
 
+/* ELAN .eaf in (mimica-store-elan.c) --------------------------------------------------------- */
+
+/* Files above this size are refused before they are parsed. */
+#define MIMICA_ELAN_MAX_BYTES (64 << 20)
+
+typedef struct {
+    const char *annotator; /* for AU tiers without an ANNOTATOR attribute; NULL: refused */
+} MimicaElanImportOptions;
+
+/* What an ELAN import did; every tier and annotation of the file is counted somewhere. */
+typedef struct {
+    gint64 n_labels;         /* label events written: one per annotation of an AU tier */
+    int n_tiers;             /* tiers in the file */
+    int n_au_tiers;          /* imported: TIER_ID "AU12", "AU 12", "au_12", "AU-06" ... */
+    int n_default_annotator; /* AU tiers without ANNOTATOR, given options->annotator */
+    gint64 n_interpolated;   /* annotations on unaligned time slots, placed between neighbours */
+    gint64 n_ref;            /* REF_ANNOTATIONs, which take their parent's times */
+    gint64 n_empty;          /* empty values, imported as "present" */
+    gint64 n_short;          /* shorter than a frame: the one frame at their middle */
+    int n_unknown_tiers;     /* tiers whose TIER_ID names no AU: not imported */
+    gint64 n_unknown_annotations;
+    char *unknown_tiers;    /* "Smile (2 annotations, line 30), ..." (20, then " and N more") */
+    char *annotators;       /* names the labels went under, ", "-separated (20, then " and N
+                             * more"); NULL when none */
+    char *media;            /* MEDIA_URL (or RELATIVE_MEDIA_URL) used for TIME_ORIGIN, or NULL */
+    gboolean media_matches; /* its file name is the video's */
+    gint64 time_origin_ms;  /* that descriptor's TIME_ORIGIN, added to every time */
+} MimicaElanImport;
+void mimica_elan_import_clear(MimicaElanImport *summary);
+
+/* Reads an ELAN .eaf (EAF 2.x or 3.0, TIME_UNITS milliseconds; GMarkup: only XML's five entities
+ * and character references, a DOCTYPE's entity definitions are not read, so an entity bomb is
+ * refused at its first use) and appends one 'import' label event per annotation of an AU tier,
+ * all in one transaction (all or nothing). The rules:
+ * - A tier is an AU tier when its TIER_ID, spaces trimmed, is "AU" (any case), an optional
+ *   ' ', '_' or '-', and a number 1..99 ("AU12", "AU 12", "au_06"). Every other tier
+ *   ("AU12_intensity", "Smile") is not imported and is listed in SUMMARY->unknown_tiers.
+ * - A value is absent, present or A..E (any case, spaces trimmed); empty means present. Anything
+ *   else is refused.
+ * - The annotator is the tier's ANNOTATOR attribute, else OPTIONS->annotator. PARTICIPANT is not
+ *   used: in ELAN it names the person observed, not the coder.
+ * - A time slot without TIME_VALUE (ELAN's unaligned slots) is placed evenly between the aligned
+ *   slots before and after it in TIME_ORDER, as ELAN displays it; with none on one side it is
+ *   refused (where an annotation uses it). A REF_ANNOTATION takes the times of the annotation
+ *   it refers to (following chains); several REF_ANNOTATIONs of one AU tier under one parent
+ *   (symbolic subdivision, whose times ELAN does not store) are refused.
+ * - Times (plus the video's MEDIA_DESCRIPTOR TIME_ORIGIN) become frames at the video's frame
+ *   rate: start and end snap to the nearest frame boundary (the inverse of
+ *   mimica_store_export_elan, exact below 1000 fps); an annotation shorter than that gets the
+ *   frame its middle falls in. Frames beyond the video are refused. Where annotations of one AU
+ *   and annotator overlap, the later in the file wins.
+ * Every refusal is a PARSE error naming file:line (NOT_FOUND / IO for an unreadable file).
+ * Returns the number of label events written, -1 on error; SUMMARY (may be NULL; clear it with
+ * mimica_elan_import_clear) is filled on success. */
+gint64 mimica_store_import_elan(MimicaStore *store, gint64 video_id, const char *eaf_path,
+                                const MimicaElanImportOptions *options, MimicaElanImport *summary,
+                                GError **error);
+
 /* Writes OpenFace's AU numbers (1, 2, 4, ...) for the _r block (17) and _c block (18). */
 extern const int mimica_openface_aus_r[17];
 extern const int mimica_openface_aus_c[18];
