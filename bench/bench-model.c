@@ -17,6 +17,7 @@
 
 typedef struct {
     int batch, iters, threads;
+    int bf16, generic; /* infer: bf16 plan, generic ops instead of the plan */
     const char *backend;
 } opts;
 
@@ -25,6 +26,8 @@ static int parse(int argc, char **argv, opts *o, const char *cmd)
     o->batch = 16;
     o->iters = 5;
     o->threads = 0;
+    o->bf16 = 0;
+    o->generic = 0;
     o->backend = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -41,11 +44,15 @@ static int parse(int argc, char **argv, opts *o, const char *cmd)
         } else if (!strcmp(a, "--backend") && v) {
             o->backend = v;
             i++;
+        } else if (!strcmp(cmd, "infer") && !strcmp(a, "--bf16")) {
+            o->bf16 = 1;
+        } else if (!strcmp(cmd, "infer") && !strcmp(a, "--generic")) {
+            o->generic = 1;
         } else {
             fprintf(stderr,
                     "Usage: mimica-bench %s [--batch B] [--iters N] [--backend ref|dnnl|cuda] "
-                    "[--threads T]\n",
-                    cmd);
+                    "[--threads T]%s\n",
+                    cmd, strcmp(cmd, "infer") ? "" : " [--bf16] [--generic]");
             return -1;
         }
     }
@@ -218,6 +225,11 @@ static int run_infer(int argc, char **argv)
     random_images(&r, x, n_img);
     if (mim_aunet_new(ctx, 6, 49, 0, &m) != MIM_OK)
         goto out;
+    mim_aunet_set_plan(m, !o.generic);
+    if (o.bf16 && mim_aunet_set_precision(m, MIM_PRECISION_BF16) != MIM_OK) {
+        fprintf(stderr, "mimica-bench infer: %s\n", mim_aunet_last_error(m));
+        goto out;
+    }
     for (int i = 0; i < 2 + o.iters; i++) {
         double t0 = now();
         if (mim_aunet_infer(m, x, B, MIM_AUNET_PATH_TARGET, prob, NULL, xy) != MIM_OK)
@@ -229,6 +241,8 @@ static int run_infer(int argc, char **argv)
     }
     printf("first image: AU probabilities %.4f %.4f %.4f %.4f %.4f %.4f, landmark 0 at (%g, %g)\n",
            prob[0], prob[1], prob[2], prob[3], prob[4], prob[5], xy[0], xy[1]);
+    printf("path: %s, %s\n", mim_aunet_plan_used(m) ? "inference plan" : mim_aunet_plan_status(m),
+           mim_aunet_precision(m) == MIM_PRECISION_BF16 ? "bf16" : "fp32");
     report("infer", be, &o, times, (double)B);
     rc = 0;
 out:
@@ -247,4 +261,6 @@ out:
 const mim_bench_cmd mim_bench_train = {
     "train", "AU network training iteration (--batch B --iters N [--backend X])", run_train};
 const mim_bench_cmd mim_bench_infer = {
-    "infer", "AU network inference, target path (--batch B --iters N [--backend X])", run_infer};
+    "infer",
+    "AU network inference, target path (--batch B --iters N [--backend X] [--bf16] [--generic])",
+    run_infer};

@@ -226,6 +226,36 @@ struct mim_backend_i {
                               float eps);
 };
 
+/* ---- whole-network inference plans (the AU network's path of MODEL.md §6) ----
+ * A description of the network that engine/aunet hands to a backend's extension entry
+ * (mim__backend_ext.aunet_infer, mim-private.h) so that the backend can run the whole path in its
+ * own layouts. Every pointer is backend memory holding the current fp32 parameters; every conv is
+ * 3×3, stride 1, pad 1. */
+typedef struct {
+    int c_in, c_out;
+    const float *w, *b; /* (c_out, c_in, 3, 3), (c_out) */
+    /* eval-mode batch norm after the conv (running statistics, eps), or all NULL */
+    const float *bn_gamma, *bn_beta, *bn_mean, *bn_var;
+    int inorm;          /* instance norm (no affine, eps) after the conv */
+    const float *slope; /* PReLU slope (1 float) after the norm, or NULL */
+} mim_infer_conv;
+
+#define MIM_INFER_MAX_AU 64
+
+typedef struct {
+    int batch, n_au, n_land;
+    int target; /* 1: Ef, El, Eb, G, Fau (target path); 0: Ef, El, Fau (source path) */
+    int bf16;   /* convolutions on bf16 activations and weights (fp32 accumulation and norms) */
+    float eps;  /* of every BN and IN */
+    /* Ef: 2×2 average pools after layers 1 and 3, tanh at the end. El: tanh after the 4 layers,
+     * then el_head gives the landmark logits M; A = Σ over landmarks of the spatial softmax of M.
+     * Eb, G: tanh at the end; G's input is concat[A, Eb(F)] (g[0].c_in = 65, A first). */
+    mim_infer_conv ef[4], el[4], el_head, eb[4], g[5];
+    /* Fau branch a: 4 convs (64→64), global average pool, fc (64 weights, 1 bias) -> logit a */
+    mim_infer_conv fau[MIM_INFER_MAX_AU][4];
+    const float *fc_w[MIM_INFER_MAX_AU], *fc_b[MIM_INFER_MAX_AU];
+} mim_infer_aunet;
+
 /* Writes be->err (printf format) and returns st. */
 mim_status mim__backend_error(mim_backend *be, mim_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

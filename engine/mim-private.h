@@ -41,6 +41,14 @@ typedef struct {
                                       float *dslope, const float *dy, const float *x,
                                       const float *mean, const float *invstd, const float *gamma,
                                       const float *beta, const float *slope);
+    /* The AU network's inference path (mim-backend-impl.h) on net->batch host images (B,3,176,176):
+     * prob (B,n_au) AU probabilities and land_idx (B,n_land) first-maximum argmax of each landmark
+     * map (either may be NULL). *cache holds the backend's plans for this model (NULL at first;
+     * freed by aunet_infer_free); plans follow parameter changes. MIM_ERR_UNSUPPORTED (with the
+     * reason in be->err) where no plan can be built: the caller then runs the generic ops. */
+    mim_status (*aunet_infer)(mim_backend *be, void **cache, const mim_infer_aunet *net,
+                              const float *images, float *prob, int32_t *land_idx);
+    void (*aunet_infer_free)(mim_backend *be, void *cache);
 } mim__backend_ext;
 
 /* engine/dnnl (when built) */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mim-private.h"
+
 #define TRY(expr)                                                                                  \
     do {                                                                                           \
         st = (expr);                                                                               \
@@ -38,6 +40,11 @@ struct mim_aunet {
     stack ef, el, eb, g, dl, ds, dt, fau, proj[3];
     int el_head, dl_head, fau_fc_w, fau_fc_b;
     char err[512];
+    /* inference plan (mim__backend_ext.aunet_infer) */
+    mim_backend *be; /* the context's, which holds the plans' memory */
+    void *plan_cache;
+    int plan_off, plan_used, precision; /* precision: -1 follows the backend */
+    char plan_why[512];
 };
 
 static int P(const mim_aunet *m, const char *fmt, ...)
@@ -170,6 +177,8 @@ mim_status mim_aunet_new(mim_ctx *ctx, int n_au, int n_land, uint64_t seed, mim_
     if (!m)
         return MIM_ERR_NOMEM;
     m->ctx = ctx;
+    m->be = mim_ctx_backend(ctx);
+    m->precision = -1;
     m->layout = mim_aunet_layout_new(n_au, n_land);
     if (!m->layout) {
         free(m);
@@ -225,6 +234,11 @@ void mim_aunet_free(mim_aunet *m)
 {
     if (!m)
         return;
+    if (m->plan_cache) {
+        const mim__backend_ext *ext = mim__backend_ext_of(m->be);
+        if (ext && ext->aunet_infer_free)
+            ext->aunet_infer_free(m->be, m->plan_cache);
+    }
     free(m->p);
     free(m->snap);
     mim_aunet_layout_free(m->layout);
@@ -611,6 +625,158 @@ out:
 
 /* ---- inference ---- */
 
+void mim_aunet_set_plan(mim_aunet *m, int enabled)
+{
+    m->plan_off = !enabled;
+}
+
+int mim_aunet_plan_used(const mim_aunet *m)
+{
+    return m->plan_used;
+}
+
+const char *mim_aunet_plan_status(const mim_aunet *m)
+{
+    return m->plan_used ? "" : m->plan_why;
+}
+
+mim_status mim_aunet_set_precision(mim_aunet *m, mim_precision p)
+{
+    if (p != MIM_PRECISION_F32 && p != MIM_PRECISION_BF16)
+        return MIM_ERR_ARG;
+    mim_backend *be = mim_ctx_backend(m->ctx);
+    const mim__backend_ext *ext = mim__backend_ext_of(be);
+    if (p == MIM_PRECISION_BF16 && !(ext && ext->aunet_infer)) {
+        mim_errf(m->err, sizeof m->err, "bf16 inference needs the dnnl backend (this is %s)",
+                 mim_backend_name(be));
+        return MIM_ERR_UNSUPPORTED;
+    }
+    m->precision = (int)p;
+    return MIM_OK;
+}
+
+mim_precision mim_aunet_precision(const mim_aunet *m)
+{
+    if (m->precision >= 0)
+        return (mim_precision)m->precision;
+    return mim_backend_precision(mim_ctx_backend(m->ctx));
+}
+
+static void plan_conv(const mim_aunet *m, const layer *L, mim_tensor *const *params,
+                      mim_infer_conv *c)
+{
+    const mim_tensor *w = params[L->w];
+    memset(c, 0, sizeof *c);
+    c->c_out = (int)w->ne[0];
+    c->c_in = (int)w->ne[1];
+    c->w = MIM__F(w);
+    c->b = MIM__F(params[L->b]);
+    if (L->norm == NORM_BN) {
+        c->bn_gamma = MIM__F(params[L->bn_w]);
+        c->bn_beta = MIM__F(params[L->bn_b]);
+        c->bn_mean = MIM__F(params[L->bn_m]);
+        c->bn_var = MIM__F(params[L->bn_v]);
+    }
+    c->inorm = L->norm == NORM_IN;
+    if (L->act == ACT_PRELU)
+        c->slope = MIM__F(params[L->slope]);
+}
+
+/* The description of the path for the backend's plan (mim-backend-impl.h). */
+static void plan_net(const mim_aunet *m, int batch, mim_aunet_path path, mim_infer_aunet *net)
+{
+    const int F = MIM_AUNET_FEAT;
+    memset(net, 0, sizeof *net);
+    net->batch = batch;
+    net->n_au = m->layout->n_au;
+    net->n_land = m->layout->n_land;
+    net->target = path == MIM_AUNET_PATH_TARGET;
+    net->bf16 = mim_aunet_precision(m) == MIM_PRECISION_BF16;
+    net->eps = 1e-5f;
+    for (int i = 0; i < 4; i++) {
+        plan_conv(m, &m->ef.l[i], m->p, &net->ef[i]);
+        plan_conv(m, &m->el.l[i], m->p, &net->el[i]);
+        plan_conv(m, &m->eb.l[i], m->p, &net->eb[i]);
+    }
+    for (int i = 0; i < 5; i++)
+        plan_conv(m, &m->g.l[i], m->p, &net->g[i]);
+    const mim_tensor *hw = m->p[m->el_head];
+    net->el_head = (mim_infer_conv){.c_in = (int)hw->ne[1],
+                                    .c_out = (int)hw->ne[0],
+                                    .w = MIM__F(hw),
+                                    .b = MIM__F(m->p[m->el_head + 1])};
+    /* Fau branch a: rows [64a, 64a+64) of the fused params (see fau_branch) */
+    for (int a = 0; a < net->n_au; a++) {
+        for (int i = 0; i < 4; i++) {
+            mim_infer_conv *c = &net->fau[a][i];
+            plan_conv(m, &m->fau.l[i], m->p, c);
+            c->c_out = F;
+            c->c_in = F;
+            c->w += (size_t)a * F * F * 9;
+            c->b += (size_t)a * F;
+            if (c->bn_gamma) {
+                c->bn_gamma += (size_t)a * F;
+                c->bn_beta += (size_t)a * F;
+                c->bn_mean += (size_t)a * F;
+                c->bn_var += (size_t)a * F;
+            }
+            if (c->slope)
+                c->slope += a;
+        }
+        net->fc_w[a] = MIM__F(m->p[m->fau_fc_w]) + (size_t)a * F;
+        net->fc_b[a] = MIM__F(m->p[m->fau_fc_b]) + a;
+    }
+}
+
+static void landmarks_xy(int n, const int32_t *idx, float *land_xy)
+{
+    const int G = MIM_AUNET_GRID;
+    const float scale = (float)MIM_AUNET_CROP / G;
+    for (int i = 0; i < n; i++) {
+        land_xy[2 * i] = (float)(idx[i] % G) * scale;
+        land_xy[2 * i + 1] = (float)(idx[i] / G) * scale;
+    }
+}
+
+/* The plan's run: MIM_OK, or an error with m->plan_why set (the caller falls back). */
+static mim_status infer_plan(mim_aunet *m, const float *images, int batch, mim_aunet_path path,
+                             float *prob, int32_t *land_idx, float *land_xy)
+{
+    mim_backend *be = mim_ctx_backend(m->ctx);
+    const mim__backend_ext *ext = mim__backend_ext_of(be);
+    if (m->plan_off) {
+        snprintf(m->plan_why, sizeof m->plan_why, "disabled");
+        return MIM_ERR_UNSUPPORTED;
+    }
+    if (!ext || !ext->aunet_infer) {
+        snprintf(m->plan_why, sizeof m->plan_why, "backend %s has no inference plan",
+                 mim_backend_name(be));
+        return MIM_ERR_UNSUPPORTED;
+    }
+    mim_infer_aunet *net = malloc(sizeof *net);
+    int32_t *idx = NULL;
+    if (land_xy && !land_idx)
+        idx = malloc((size_t)batch * m->layout->n_land * sizeof *idx);
+    if (!net || (land_xy && !land_idx && !idx)) {
+        free(net);
+        free(idx);
+        snprintf(m->plan_why, sizeof m->plan_why, "out of memory");
+        return MIM_ERR_NOMEM;
+    }
+    plan_net(m, batch, path, net);
+    int32_t *li = land_idx ? land_idx : idx;
+    mim_status st = ext->aunet_infer(be, &m->plan_cache, net, images, prob, li);
+    if (st == MIM_OK && land_xy)
+        landmarks_xy(batch * m->layout->n_land, li, land_xy);
+    if (st != MIM_OK) {
+        snprintf(m->plan_why, sizeof m->plan_why, "%s", be->err[0] ? be->err : mim_status_str(st));
+        be->err[0] = 0;
+    }
+    free(net);
+    free(idx);
+    return st;
+}
+
 mim_status mim_aunet_infer(mim_aunet *m, const float *images, int batch, mim_aunet_path path,
                            float *prob, int32_t *land_idx, float *land_xy)
 {
@@ -620,6 +786,23 @@ mim_status mim_aunet_infer(mim_aunet *m, const float *images, int batch, mim_aun
     int grad = mim_ctx_set_grad(m->ctx, 0);
     float *maps = NULL;
     mim_tensor *x = NULL, *f = NULL, *M = NULL, *att = NULL, *z = NULL, *p = NULL, *b = NULL;
+    if (batch < 1 || !images) {
+        mim_ctx_set_grad(m->ctx, grad);
+        return mim__error(m->ctx, MIM_ERR_ARG, "mim_aunet_infer: batch %d, images %p", batch,
+                          (const void *)images);
+    }
+    m->plan_used = 0;
+    mim_ctx_reset_step(m->ctx); /* the contract of both ways */
+    if (infer_plan(m, images, batch, path, prob, land_idx, land_xy) == MIM_OK) {
+        m->plan_used = 1;
+        mim_ctx_set_grad(m->ctx, grad);
+        return MIM_OK;
+    }
+    if (m->precision == MIM_PRECISION_BF16) {
+        /* bf16 was asked for the plan, which could not run: no silent fp32 results */
+        mim_ctx_set_grad(m->ctx, grad);
+        return mim__error(m->ctx, MIM_ERR_UNSUPPORTED, "bf16 inference: %s", m->plan_why);
+    }
     mim_ctx_reset_step(m->ctx);
     TRY(mim_tensor_new(m->ctx, MIM_F32, batch, 3, S, S, &x));
     TRY(mim_tensor_set(x, images, (size_t)batch * 3 * S * S * sizeof(float)));

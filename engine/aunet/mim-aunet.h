@@ -19,7 +19,9 @@ typedef struct mim_aunet mim_aunet;
 
 /* Creates the parameters in ctx and initialises them PyTorch-style from seed. */
 mim_status mim_aunet_new(mim_ctx *ctx, int n_au, int n_land, uint64_t seed, mim_aunet **out);
-void mim_aunet_free(mim_aunet *m); /* the tensors stay in (and are freed with) the context */
+/* The tensors stay in (and are freed with) the context; inference plans (mim_aunet_infer) are
+ * freed here: free the model before its context's backend. */
+void mim_aunet_free(mim_aunet *m);
 const mim_aunet_layout *mim_aunet_get_layout(const mim_aunet *m);
 mim_ctx *mim_aunet_get_ctx(const mim_aunet *m);
 /* The tensor of layout param p (shape padded to 4 dims: (C) -> (C,1,1,1)). */
@@ -72,3 +74,24 @@ typedef enum {
  * pixels. Resets the context's step arena before and after. */
 mim_status mim_aunet_infer(mim_aunet *m, const float *images, int batch, mim_aunet_path path,
                            float *prob, int32_t *land_idx, float *land_xy);
+
+/* How mim_aunet_infer runs. On the dnnl backend it uses an inference plan (built once per batch
+ * size, path and precision, kept with the model, rebuilt when a parameter changed): activations
+ * stay in oneDNN's blocked layout, Winograd convolutions where oneDNN picks them, BN folded, IN +
+ * PReLU fused. Elsewhere, or where the plan cannot be built, it runs the generic ops above (the
+ * reference). mim_aunet_set_plan(m, 0) forces the generic ops (default 1). */
+void mim_aunet_set_plan(mim_aunet *m, int enabled);
+/* 1 if the last successful mim_aunet_infer ran the plan; 0 if it ran the generic ops, with the
+ * reason in mim_aunet_plan_status ("disabled", "backend X has no inference plan", or the error
+ * that stopped the plan's build). */
+int mim_aunet_plan_used(const mim_aunet *m);
+const char *mim_aunet_plan_status(const mim_aunet *m);
+
+/* Precision of the plan's convolutions: MIM_PRECISION_BF16 gives them bf16 weights and
+ * activations (fp32 master weights converted into the plan; fp32 accumulation, norms, outputs);
+ * emulated by oneDNN where the CPU has no AVX512-BF16/AMX (slower there). By default the plan
+ * follows the backend's precision (mim_backend_precision). MIM_ERR_UNSUPPORTED on a backend
+ * without plans when asking for bf16 (the generic ops follow mim_backend_set_precision);
+ * MIM_ERR_ARG for an unknown value. */
+mim_status mim_aunet_set_precision(mim_aunet *m, mim_precision p);
+mim_precision mim_aunet_precision(const mim_aunet *m);

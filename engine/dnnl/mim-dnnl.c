@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 
 #include "dnnl-core.h"
+#include "dnnl-infer.h"
 #include "mim-backend-impl.h"
 #include "mim-private.h"
 
@@ -505,6 +506,8 @@ static const mim_backend_i dnnl_backend_i = {
 const mim__backend_ext mim__dnnl_backend_ext = {
     .table = &dnnl_backend_i,
     .norm_prelu_backward = dn_norm_prelu_backward,
+    .aunet_infer = mim__dnnl_aunet_infer,
+    .aunet_infer_free = mim__dnnl_aunet_infer_free,
 };
 
 mim_status mim__backend_dnnl_set_bf16(mim_backend *be, int bf16)
