@@ -72,6 +72,19 @@ static int parse_numbers(const char *line, float *out, int max)
     return n;
 }
 
+/* A list names images relative to --root: an absolute path, or a '..' component, would read
+ * outside it (lists come with datasets, from elsewhere). Links inside the root are followed. */
+static int stays_in_root(const char *rel)
+{
+    if (!*rel || g_path_is_absolute(rel) || rel[0] == '\\')
+        return 0;
+    g_auto(GStrv) parts = g_strsplit_set(rel, "/\\", -1);
+    for (int i = 0; parts[i]; i++)
+        if (!strcmp(parts[i], ".."))
+            return 0;
+    return 1;
+}
+
 static int import_adld(const char *prefix, const char *root, const char *out, const char *aus)
 {
     int aus_n[MIM_PACK_MAX_AU];
@@ -121,6 +134,14 @@ static int import_adld(const char *prefix, const char *root, const char *out, co
         for (int k = 0; k < n_au; k++)
             if (lab[k] != MIM_AU_MISSING)
                 lab[k] = lab[k] > 0 ? 1.0f : 0.0f;
+        if (!stays_in_root(rel)) {
+            g_autofree char *shown = g_utf8_make_valid(rel, -1);
+            fprintf(stderr,
+                    "mimica-cli pack: %s:%u: '%s' is not a path inside --root (absolute paths "
+                    "and '..' are refused)\n",
+                    p_path, i + 1, shown);
+            goto fail;
+        }
         g_autofree char *ipath = g_build_filename(root, rel, NULL);
         mim_image *im = mimica_image_load(ipath, &error);
         if (!im) {

@@ -151,6 +151,32 @@ static void test_cli(void)
     g_assert_cmpint(bad, ==, 0);
     mim_pack_close(q);
     mim_pack_close(p);
+    /* a path that leaves --root is refused with its line (the 9th, after the 8 images), and
+     * no pack is written */
+    static const char *const outside[] = {"../a.pack", "S1/../../a.pack", "/etc/hostname",
+                                          "S1\\..\\..\\a.pack"};
+    size_t first_l = (size_t)(strchr(lands->str, '\n') - lands->str + 1);
+    size_t first_o = (size_t)(strchr(occ->str, '\n') - occ->str + 1);
+    g_autofree char *l9 = g_strdup_printf("%s%.*s", lands->str, (int)first_l, lands->str);
+    g_autofree char *o9 = g_strdup_printf("%s%.*s", occ->str, (int)first_o, occ->str);
+    g_assert_true(g_file_set_contents(pl, l9, -1, NULL));
+    g_assert_true(g_file_set_contents(po, o9, -1, NULL));
+    for (size_t k = 0; k < G_N_ELEMENTS(outside); k++) {
+        g_autofree char *list = g_strdup_printf("%s%s\n", paths->str, outside[k]);
+        g_assert_true(g_file_set_contents(pp, list, -1, NULL));
+        r = cli(&fx,
+                (const char *const[]){"pack", "import-adld", "L", "--root", "img", "--aus",
+                                      "1,2,4,5,6,9,12,15,17,20,25,26", "-o", "out.pack", NULL});
+        g_test_message("import-adld '%s': exit %d: %s", outside[k], r.status, r.err);
+        g_assert_cmpint(r.status, ==, 1);
+        g_assert_nonnull(strstr(r.err, "_path.txt:9: '"));
+        g_assert_nonnull(strstr(r.err, "is not a path inside --root"));
+        g_autofree char *outp = g_build_filename(fx.dir, "out.pack", NULL);
+        g_assert_false(g_file_test(outp, G_FILE_TEST_EXISTS));
+        run_clear(&r);
+    }
+    g_assert_true(g_file_set_contents(pp, paths->str, -1, NULL));
+    g_assert_true(g_file_set_contents(pl, lands->str, -1, NULL));
     /* a mismatched list is refused with the line */
     g_assert_true(g_file_set_contents(po, "1 0 1\n", -1, NULL));
     r = cli(&fx, (const char *const[]){"pack", "import-adld", "L", "--root", "img", "-o", "x.pack",
