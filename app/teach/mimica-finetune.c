@@ -451,6 +451,26 @@ static gint64 save_and_register(MimicaJob *job, mim_fit_model *fm, const MimicaM
     return id;
 }
 
+/* A model file is written to NAME.tmp-XXXXXX, then renamed (mim_st writer): a kill in between
+ * leaves the temporary beside the models. Only this job writes names ending in -job<id>, and
+ * it runs once at a time, so what is left of its own earlier runs can go. */
+static void remove_job_temporaries(const char *dir, gint64 job_id)
+{
+    g_autofree char *mark = g_strdup_printf("-job%" G_GINT64_FORMAT ".safetensors.tmp-", job_id);
+    GDir *d = g_dir_open(dir, 0, NULL);
+    if (!d)
+        return;
+    const char *name;
+    while ((name = g_dir_read_name(d))) {
+        if (!strstr(name, mark))
+            continue;
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+        if (g_remove(path) == 0)
+            g_debug("removed %s, left by an interrupted run of this job", path);
+    }
+    g_dir_close(d);
+}
+
 static gboolean finetune_job(MimicaJob *job, gpointer user_data, GError **error)
 {
     MimicaStore *store = mimica_job_get_store(job);
@@ -512,6 +532,7 @@ static gboolean finetune_job(MimicaJob *job, gpointer user_data, GError **error)
             goto out;
         }
     }
+    remove_job_temporaries(dir, mimica_job_get_id(job));
     if (!find_parent(store, p.parent, &parent, error))
         goto out;
     const gboolean fresh = parent.id == 0;
