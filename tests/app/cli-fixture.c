@@ -7,6 +7,7 @@
 #include "../common/fixture-skip.h"
 #include "analysis/mimica-analysis.h"
 #include "face-clips.h"
+#include "mim-fit.h"
 #include "store/mimica-store.h"
 
 void cli_rm_rf(const char *path)
@@ -152,4 +153,22 @@ void cli_remove_project(const char *project)
         g_autofree char *p = g_strconcat(project, suffixes[i], NULL);
         g_unlink(p);
     }
+}
+
+char *cli_file_checksum(const char *path)
+{
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(path, &data, &len, NULL))
+        return NULL;
+    return g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data, len);
+}
+
+gboolean cli_model_loads(const char *path, char *err, size_t err_size)
+{
+    mim_fit_model fm;
+    if (mim_fit_model_open(&fm, "ref", path, NULL, 0, err, err_size))
+        return FALSE;
+    mim_fit_model_close(&fm);
+    return TRUE;
 }

@@ -36,3 +36,7 @@ gboolean cli_make_labelled_project(CliFixture *f, const char *project, const cha
 void cli_copy_file(const char *from, const char *to);
 /* Removes PROJECT and its -wal, -shm and -journal files. */
 void cli_remove_project(const char *project);
+/* SHA-256 of a file's bytes (hex, to free), or NULL when it cannot be read. */
+char *cli_file_checksum(const char *path);
+/* TRUE if PATH is a model file that loads whole (on the ref backend); else FALSE with why. */
+gboolean cli_model_loads(const char *path, char *err, size_t err_size);

@@ -49,84 +49,6 @@ static void fixture_teardown(Fixture *f, gconstpointer data)
     cli_fixture_clear(f);
 }
 
-/* The labelled project at `project`: a clip whose expression changes every 5 frames (AU 1+2,
- * AU 12, neutral), analysed in-process, AUs 1, 2, 12 labelled from the truth. FALSE: skipped. */
-static gboolean make_project(Fixture *f, const char *project)
-{
-    static const char *const expressions[] = {"1:5 2:5", "12:5", "", "1:5 2:5 12:5"};
-    static const int aus[3] = {1, 2, 12};
-    GError *error = NULL;
-    g_autoptr(FcScene) s = fc_scene_new(320, 240, N_FRAMES);
-    fc_scene_set_cfr(s, 25);
-    s->container = FC_CONTAINER_AVI;
-    FcFace *face = fc_scene_add_face(s, f->shared, "2008_002506.jpg", 1, 3.0, 60, &error);
-    g_assert_no_error(error);
-    fc_face_place(face, 0, 160, 105, 52, 0, TRUE);
-    fc_face_place(face, N_FRAMES - 1, 165, 110, 54, 4, TRUE);
-    for (int k = 0; k * 5 < N_FRAMES; k++) {
-        const char *e = expressions[(k * 3) % 4];
-        g_assert_true(fc_face_express(face, k * 5, e));
-        g_assert_true(fc_face_express(face, k * 5 + 4, e));
-    }
-    g_autofree char *clip = g_build_filename(f->dir, "clip.avi", NULL);
-    char *skip = NULL;
-    if (!fc_make_clip(clip, s, &skip, &error)) {
-        g_assert_no_error(error);
-        g_test_skip(skip);
-        g_free(skip);
-        return FALSE;
-    }
-    g_autoptr(MimicaStore) store = mimica_store_create(project, &error);
-    g_assert_no_error(error);
-    gint64 video = mimica_analysis_add_video(store, clip, NULL, &error);
-    g_assert_no_error(error);
-    MimicaAnalysisOptions o;
-    mimica_analysis_options_init(&o); /* the geometry estimator */
-    o.max_faces = 1;
-    MimicaAnalysisStats stats;
-    g_assert_true(mimica_analysis_run(store, video, &o, NULL, NULL, NULL, &stats, &error));
-    g_assert_no_error(error);
-    for (int a = 0; a < 3; a++) {
-        for (int fr = 0; fr < N_FRAMES; fr++) {
-            FcTruth t;
-            g_assert_true(fc_scene_render(s, fr, NULL, &t, &error));
-            MimicaLabelValue v =
-                fc_truth_au(&t, 0, aus[a]) >= 1.5f ? MIMICA_LABEL_PRESENT : MIMICA_LABEL_ABSENT;
-            g_assert_cmpint(
-                mimica_store_label_set(store, video, fr, fr, aus[a], v, "truth", &error), >, 0);
-        }
-    }
-    return TRUE;
-}
-
-static void copy_file(const char *from, const char *to)
-{
-    g_autofree char *data = NULL;
-    gsize len = 0;
-    GError *error = NULL;
-    g_assert_true(g_file_get_contents(from, &data, &len, &error));
-    g_assert_true(g_file_set_contents(to, data, len, &error));
-    g_assert_no_error(error);
-}
-
-static char *file_checksum(const char *path)
-{
-    g_autofree char *data = NULL;
-    gsize len = 0;
-    if (!g_file_get_contents(path, &data, &len, NULL))
-        return NULL;
-    return g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data, len);
-}
-
-static gboolean model_loads(const char *path, char *err, size_t err_size)
-{
-    mim_fit_model fm;
-    if (mim_fit_model_open(&fm, "ref", path, NULL, 0, err, err_size))
-        return FALSE;
-    mim_fit_model_close(&fm);
-    return TRUE;
-}
-
 typedef struct {
     gboolean done;        /* the fine-tune job is done */
     char stage[32];       /* its resume stage: "", "training", "done" */
@@ -167,7 +89,7 @@ static void read_state(const char *project, const char *parent_sha, State *st)
         if (!g_str_has_suffix(row->file, ".safetensors"))
             continue; /* the geometry estimator has no file */
         g_hash_table_add(registered, g_strdup(row->file));
-        if (!model_loads(row->file, err, sizeof err))
+        if (!cli_model_loads(row->file, err, sizeof err))
             g_error("registered model %" G_GINT64_FORMAT " (%s) does not load: %s", row->id,
                     row->file, err);
         st->n_registered += row->parent_id != 0;
@@ -184,10 +106,10 @@ static void read_state(const char *project, const char *parent_sha, State *st)
             continue;
         }
         st->n_files++;
-        if (!model_loads(path, err, sizeof err))
+        if (!cli_model_loads(path, err, sizeof err))
             g_error("model file %s is torn: %s", path, err);
         if (g_str_has_prefix(name, "untrained-") && parent_sha) {
-            g_autofree char *sha = file_checksum(path);
+            g_autofree char *sha = cli_file_checksum(path);
             g_assert_cmpstr(sha, ==, parent_sha);
         }
         st->n_unregistered += !g_hash_table_contains(registered, path);
@@ -206,12 +128,8 @@ static void reset_project(const char *template, const char *project)
 {
     g_autofree char *models = g_strdup_printf("%s.models", project);
     cli_rm_rf(models);
-    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < G_N_ELEMENTS(suffixes); i++) {
-        g_autofree char *p = g_strconcat(project, suffixes[i], NULL);
-        g_unlink(p);
-    }
-    copy_file(template, project);
+    cli_remove_project(project);
+    cli_copy_file(template, project);
 }
 
 static void test_finetune(Fixture *f, gconstpointer data)
@@ -219,7 +137,7 @@ static void test_finetune(Fixture *f, gconstpointer data)
     if (!cli_fixture_ready(f))
         return;
     g_autofree char *template = g_build_filename(f->dir, "template.mimica", NULL);
-    if (!make_project(f, template))
+    if (!cli_make_labelled_project(f, template, "clip", N_FRAMES, N_FRAMES))
         return;
     g_autofree char *project = g_build_filename(f->dir, "p.mimica", NULL);
 
@@ -230,7 +148,7 @@ static void test_finetune(Fixture *f, gconstpointer data)
     gint64 run_us = g_get_monotonic_time() - t0;
     g_autofree char *parent =
         g_strdup_printf("%s.models/untrained-seed1-au1-2-12.safetensors", project);
-    g_autofree char *parent_sha = file_checksum(parent);
+    g_autofree char *parent_sha = cli_file_checksum(parent);
     g_assert_nonnull(parent_sha);
     State st;
     read_state(project, parent_sha, &st);

@@ -325,24 +325,6 @@ static void test_import(Fixture *f, gconstpointer data)
 
 /* Full-mode fine-tune ---------------------------------------------------------------------- */
 
-static char *file_checksum(const char *path)
-{
-    g_autofree char *data = NULL;
-    gsize len = 0;
-    if (!g_file_get_contents(path, &data, &len, NULL))
-        return NULL;
-    return g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data, len);
-}
-
-static gboolean model_loads(const char *path, char *err, size_t err_size)
-{
-    mim_fit_model fm;
-    if (mim_fit_model_open(&fm, "ref", path, NULL, 0, err, err_size))
-        return FALSE;
-    mim_fit_model_close(&fm);
-    return TRUE;
-}
-
 /* Reads a checkpoint whole with the layout of the parent model: its step, or -1 (ERR set). */
 static gint64 checkpoint_step(const char *path, const char *parent, char *err, size_t err_size)
 {
@@ -418,13 +400,13 @@ static void read_full_state(const char *project, const char *parent, const char 
         const MimicaModelRow *row = &g_array_index(models, MimicaModelRow, i);
         if (!g_str_has_suffix(row->file, ".safetensors"))
             continue;
-        if (!model_loads(row->file, err, sizeof err))
+        if (!cli_model_loads(row->file, err, sizeof err))
             g_error("registered model %" G_GINT64_FORMAT " (%s) does not load: %s", row->id,
                     row->file, err);
         st->n_registered += row->parent_id != 0;
     }
     g_autofree char *dir = g_strdup_printf("%s.models", project);
-    g_autofree char *parent_now = file_checksum(parent);
+    g_autofree char *parent_now = cli_file_checksum(parent);
     if (parent_now)
         g_assert_cmpstr(parent_now, ==, parent_sha);
     GDir *d = g_dir_open(dir, 0, NULL);
@@ -438,7 +420,7 @@ static void read_full_state(const char *project, const char *parent, const char 
             st->n_temp_job += strstr(name, "-job") && strstr(name, ".safetensors.tmp-");
             continue;
         }
-        if (!model_loads(path, err, sizeof err))
+        if (!cli_model_loads(path, err, sizeof err))
             g_error("model file %s is torn: %s", path, err);
     }
     if (d)
@@ -562,7 +544,7 @@ static void test_finetune_full(Fixture *f, gconstpointer data)
     gint64 run_us = g_get_monotonic_time() - t0;
     g_autofree char *parent =
         g_strdup_printf("%s.models/untrained-seed1-au1-2-12.safetensors", project);
-    g_autofree char *parent_sha = file_checksum(parent);
+    g_autofree char *parent_sha = cli_file_checksum(parent);
     g_assert_nonnull(parent_sha);
     FullState st;
     read_full_state(project, parent, parent_sha, &st);
