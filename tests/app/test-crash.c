@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "store/mimica-store.h"
+#include "tmp-folder.h"
 
 static double test_seconds = 1.5;
 
@@ -37,8 +38,7 @@ typedef struct {
 static void fixture_setup(Fixture *f, gconstpointer data)
 {
     GError *error = NULL;
-    f->dir = g_dir_make_tmp("mimica-crash-XXXXXX", &error);
-    g_assert_no_error(error);
+    f->dir = tmp_folder_new("mimica-crash-XXXXXX");
     f->path = g_build_filename(f->dir, "project.mimica", NULL);
     f->acked = g_array_new(FALSE, FALSE, sizeof(Ack));
     MimicaStore *store = mimica_store_create(f->path, &error);
@@ -50,16 +50,7 @@ static void fixture_setup(Fixture *f, gconstpointer data)
 
 static void fixture_teardown(Fixture *f, gconstpointer data)
 {
-    GDir *d = g_dir_open(f->dir, 0, NULL);
-    const char *name;
-    while (d && (name = g_dir_read_name(d))) {
-        g_autofree char *p = g_build_filename(f->dir, name, NULL);
-        g_remove(p);
-    }
-    if (d)
-        g_dir_close(d);
-    g_rmdir(f->dir);
-    g_free(f->dir);
+    tmp_folder_remove(f->dir);
     g_free(f->path);
     g_array_unref(f->acked);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store/mimica-store.h"
+#include "tmp-folder.h"
 
 typedef struct {
     char *dir;
@@ -16,23 +17,12 @@ typedef struct {
 
 static void fixture_setup(Fixture *f, gconstpointer data)
 {
-    GError *error = NULL;
-    f->dir = g_dir_make_tmp("mimica-csv-XXXXXX", &error);
-    g_assert_no_error(error);
+    f->dir = tmp_folder_new("mimica-csv-XXXXXX");
 }
 
 static void fixture_teardown(Fixture *f, gconstpointer data)
 {
-    GDir *d = g_dir_open(f->dir, 0, NULL);
-    const char *name;
-    while (d && (name = g_dir_read_name(d))) {
-        g_autofree char *p = g_build_filename(f->dir, name, NULL);
-        g_remove(p);
-    }
-    if (d)
-        g_dir_close(d);
-    g_rmdir(f->dir);
-    g_free(f->dir);
+    tmp_folder_remove(f->dir);
 }
 
 static char *fpath(Fixture *f, const char *name)
